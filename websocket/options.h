@@ -1,0 +1,45 @@
+// Plain settings of the WebSocket layer. config/ fills them from YAML and the
+// command line; nothing here has behaviour, so any layer may include it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace kreuz::ws {
+
+struct HttpLimits {
+    std::size_t max_head_bytes = 8192;  // request line + headers + final CRLF
+    std::size_t max_headers = 64;
+};
+
+struct DeflateOptions {
+    bool enabled = true;              // accept permessage-deflate offers at all
+    std::size_t min_size = 64;        // smaller outgoing messages are sent uncompressed
+    int mem_level = 8;                // zlib memLevel of the per-connection compressor (1..9)
+};
+
+struct WebSocketOptions {
+    std::size_t max_message_size = 16u << 20;  // after reassembly and inflation
+    std::size_t max_fragments = 1u << 20;      // frames per message
+    HttpLimits http;
+    DeflateOptions deflate;
+
+    std::uint32_t handshake_timeout_ms = 10000;  // accept -> 101 sent
+    std::uint32_t close_timeout_ms = 5000;       // our Close sent -> peer's Close received
+    std::uint32_t ping_interval_ms = 30000;      // 0 disables keepalive pings
+    std::uint32_t pong_timeout_ms = 10000;
+    std::uint32_t idle_timeout_ms = 0;           // no data message for this long -> close 1001; 0 = off
+
+    std::size_t write_high_water = 4u << 20;     // above it: reading pauses, slow-consumer clock runs
+    std::size_t write_queue_limit = 64u << 20;   // above it: closed with 1008 at once
+    std::uint32_t slow_consumer_timeout_ms = 10000;  // above high water this long -> 1008
+};
+
+struct ListenOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    int backlog = 511;
+};
+
+}  // namespace kreuz::ws
