@@ -1,0 +1,618 @@
+#include "websocket/connection.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "websocket/server.h"
+
+namespace kreuz::ws {
+
+namespace {
+
+// A message buffer that grew beyond this is released after delivery, so one
+// large message does not pin its memory to an otherwise idle connection.
+constexpr std::size_t kept_message_capacity = 1u << 20;
+// Frames handed to one write call; bounds the iovec array on the stack.
+constexpr std::size_t max_batch_frames = 64;
+
+std::string peer_name(const uv_tcp_t* tcp) {
+    sockaddr_storage addr{};
+    int len = sizeof addr;
+    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+    char host[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+        uv_ip6_name(a, host, sizeof host);
+        return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+    }
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    uv_ip4_name(a, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+}
+
+}  // namespace
+
+Connection::Connection(Server& server, std::uint64_t id) : server_(server), id_(id) {
+    uv_tcp_init(server_.loop(), &tcp_);
+    uv_timer_init(server_.loop(), &timer_);
+    tcp_.data = this;
+    timer_.data = this;
+    open_handles_ = 2;
+}
+
+Connection::~Connection() = default;
+
+std::uint64_t Connection::now() const { return uv_now(server_.loop()); }
+
+void Connection::start() {
+    remote_address_ = peer_name(&tcp_);
+    uv_tcp_nodelay(&tcp_, 1);
+    http_ = std::make_unique<HttpRequestParser>(server_.options().http);
+    accepted_at_ = last_receive_ = now();
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read) != 0) {
+        destroy();
+        return;
+    }
+    reading_ = true;
+    arm_timer();
+    spdlog::debug("[conn {}] accepted from {}", id_, remote_address_);
+}
+
+// ---------------------------------------------------------------- reading
+
+void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(handle->data);
+    buf->base = reinterpret_cast<char*>(self->server_.read_buffer());
+    buf->len = Server::read_buffer_size;
+}
+
+void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(stream->data);
+    if (nread > 0) {
+        self->last_receive_ = self->now();
+        self->ping_sent_ = 0;  // any byte from the peer proves it is alive
+        self->handle_input(reinterpret_cast<std::uint8_t*>(buf->base), static_cast<std::size_t>(nread));
+        return;
+    }
+    if (nread == 0) return;
+    if (self->state_ == State::open || self->state_ == State::closing) {
+        spdlog::debug("[conn {}] {} without closing handshake", self->id_,
+                      nread == UV_EOF ? "peer closed TCP" : uv_strerror(static_cast<int>(nread)));
+    }
+    self->destroy();
+}
+
+void Connection::handle_input(std::uint8_t* data, std::size_t size) {
+    switch (state_) {
+    case State::handshake:
+        handle_handshake_bytes(data, size);
+        break;
+    case State::open:
+    case State::closing:
+        parser_.feed(data, size, *this);
+        break;
+    case State::draining:
+    case State::closed:
+        break;  // after the Close exchange input is only read to see the FIN
+    }
+}
+
+void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
+    const std::size_t used = http_->feed({reinterpret_cast<const char*>(data), size});
+    switch (http_->status()) {
+    case HttpRequestParser::Status::incomplete:
+        return;
+    case HttpRequestParser::Status::error:
+        reject_handshake(http_error_response(http_->error_status(), http_->error_reason()),
+                         http_->error_status(), http_->error_reason());
+        return;
+    case HttpRequestParser::Status::complete:
+        break;
+    }
+    const auto http = std::move(http_);
+    const HttpRequest& request = http->request();
+    path_ = std::string(request.path());
+    const Endpoint* endpoint = server_.find_endpoint(path_);
+    const auto upgrade = request.header("Upgrade");
+    const bool wants_websocket = upgrade && token_list_contains(*upgrade, "websocket");
+    if (!endpoint) {
+        if (!wants_websocket && server_.http_handler()) {
+            reject_handshake(server_.http_handler()(request, *this), 0, "plain HTTP request");
+        } else {
+            reject_handshake(http_error_response(404, "no WebSocket endpoint at this path"), 404,
+                             "no WebSocket endpoint at this path");
+        }
+        return;
+    }
+    HandshakeResult result = accept_handshake(request, endpoint->policy);
+    if (result.status != 101) {
+        reject_handshake(std::move(result.response), result.status, result.reason);
+        return;
+    }
+    queue_raw(std::make_shared<const std::string>(std::move(result.response)));
+    subprotocol_ = std::move(result.subprotocol);
+    FrameLimits limits;
+    limits.max_message_size = server_.options().max_message_size;
+    limits.max_fragments = server_.options().max_fragments;
+    if (result.deflate) {
+        const DeflateParams& p = *result.deflate;
+        limits.allow_rsv1 = true;
+        inflater_ = std::make_unique<Inflater>(p.client_no_context_takeover);
+        deflater_ = std::make_unique<Deflater>(p.server_max_window_bits, p.server_no_context_takeover,
+                                               endpoint->policy.deflate.mem_level);
+        deflate_min_size_ = endpoint->policy.deflate.min_size;
+    }
+    parser_.set_limits(limits);
+    state_ = State::open;
+    last_message_ = now();
+    spdlog::debug("[conn {}] WebSocket open on {} from {} (subprotocol '{}', deflate {})", id_, path_,
+                  remote_address_, subprotocol_, deflater_ ? "on" : "off");
+    handler_ = endpoint->open(*this);
+    if (!handler_) {
+        close(close_code::internal_error, "no handler for this endpoint");
+        return;
+    }
+    arm_timer();
+    if (used < size) handle_input(data + used, size - used);
+}
+
+void Connection::reject_handshake(std::string response, int status, std::string_view reason) {
+    if (status != 0) spdlog::info("[conn {}] handshake from {} rejected: {} {}", id_, remote_address_, status, reason);
+    http_.reset();
+    queue_raw(std::make_shared<const std::string>(std::move(response)));
+    enter_draining();
+}
+
+// ---------------------------------------------------------------- frames in
+
+void Connection::on_message_begin(Opcode opcode, bool compressed) {
+    message_opcode_ = opcode;
+    message_compressed_ = compressed;
+    utf8_.reset();
+}
+
+bool Connection::accept_message_bytes(const std::uint8_t* data, std::size_t size) {
+    if (message_opcode_ != Opcode::text) return true;
+    const std::size_t valid = utf8_.feed(data, size);
+    if (valid == size) return true;
+    fail(close_code::invalid_payload, "invalid UTF-8 in text message");
+    return false;
+}
+
+bool Connection::on_message_data(const std::uint8_t* data, std::size_t size, bool last) {
+    if (state_ != State::open) return true;  // closing: only the peer's Close matters now
+    const std::size_t limit = server_.options().max_message_size;
+    if (message_compressed_) {
+        const std::size_t before = message_.size();
+        Inflater::Result r = inflater_->feed(data, size, message_, limit);
+        if (r == Inflater::Result::ok && last) r = inflater_->finish(message_, limit);
+        if (r == Inflater::Result::too_big) {
+            fail(close_code::message_too_big, "message too big after inflation");
+            return false;
+        }
+        if (r == Inflater::Result::error) {
+            fail(close_code::invalid_payload, "invalid compressed data");
+            return false;
+        }
+        if (!accept_message_bytes(reinterpret_cast<const std::uint8_t*>(message_.data()) + before,
+                                  message_.size() - before)) {
+            return false;
+        }
+    } else {
+        if (!accept_message_bytes(data, size)) return false;
+        if (last && message_.empty()) {
+            // The whole message is in this read: hand it on without a copy.
+            if (message_opcode_ == Opcode::text && !utf8_.at_boundary()) {
+                fail(close_code::invalid_payload, "text message ends inside a UTF-8 sequence");
+                return false;
+            }
+            deliver({reinterpret_cast<const char*>(data), size});
+            return true;
+        }
+        message_.append(reinterpret_cast<const char*>(data), size);
+    }
+    if (!last) return true;
+    if (message_opcode_ == Opcode::text && !utf8_.at_boundary()) {
+        fail(close_code::invalid_payload, "text message ends inside a UTF-8 sequence");
+        return false;
+    }
+    deliver(message_);
+    if (message_.capacity() > kept_message_capacity) {
+        std::string().swap(message_);
+    } else {
+        message_.clear();
+    }
+    return true;
+}
+
+void Connection::deliver(std::string_view payload) {
+    last_message_ = now();
+    if (handler_) handler_->on_message(*this, message_opcode_, payload);
+}
+
+bool Connection::on_control(Opcode opcode, const std::uint8_t* payload, std::size_t size) {
+    if (opcode == Opcode::ping) {
+        if (state_ == State::open) queue_control(Opcode::pong, payload, size);
+        return true;
+    }
+    if (opcode == Opcode::pong) return true;
+
+    std::uint16_t code = close_code::no_status;
+    if (size == 1) {
+        fail(close_code::protocol_error, "close frame with a 1-byte payload");
+        return false;
+    }
+    if (size >= 2) {
+        code = static_cast<std::uint16_t>((payload[0] << 8) | payload[1]);
+        if (!is_valid_close_code(code)) {
+            fail(close_code::protocol_error, "invalid close code");
+            return false;
+        }
+        if (!is_valid_utf8(payload + 2, size - 2)) {
+            fail(close_code::invalid_payload, "close reason is not valid UTF-8");
+            return false;
+        }
+    }
+    if (state_ == State::open) {
+        spdlog::debug("[conn {}] peer sent Close {}", id_, code);
+        // Echo the peer's code (RFC 6455 5.5.1); a Close without code gets one without code.
+        queue_control(Opcode::close, payload, size >= 2 ? 2 : 0);
+        end_session(code);
+    }
+    enter_draining();
+    return false;
+}
+
+void Connection::on_protocol_error(std::uint16_t code, const char* reason) { fail(code, reason); }
+
+// ---------------------------------------------------------------- closing
+
+void Connection::fail(std::uint16_t code, std::string_view reason) {
+    if (state_ == State::open) {
+        spdlog::info("[conn {}] failing connection from {}: {} {}", id_, remote_address_, code, reason);
+        close(code, reason);
+    }
+    if (state_ == State::closing) enter_draining();
+}
+
+void Connection::close(std::uint16_t code, std::string_view reason) {
+    if (state_ != State::open) return;
+    std::uint8_t payload[125];
+    payload[0] = static_cast<std::uint8_t>(code >> 8);
+    payload[1] = static_cast<std::uint8_t>(code);
+    // The reason is for humans; cut it at a code point boundary if too long.
+    std::size_t n = std::min<std::size_t>(reason.size(), sizeof payload - 2);
+    while (n > 0 && n < reason.size() && (static_cast<std::uint8_t>(reason[n]) & 0xC0) == 0x80) --n;
+    std::memcpy(payload + 2, reason.data(), n);
+    queue_control(Opcode::close, payload, 2 + n);
+    state_ = State::closing;
+    closing_since_ = now();
+    end_session(code);
+    arm_timer();
+}
+
+void Connection::close_for_shutdown() {
+    switch (state_) {
+    case State::handshake:
+        destroy();
+        break;
+    case State::open:
+        close(close_code::going_away, "server shutting down");
+        break;
+    default:
+        break;
+    }
+}
+
+void Connection::end_session(std::uint16_t code) {
+    if (!handler_) return;
+    auto handler = std::move(handler_);
+    handler->on_close(*this, code);
+}
+
+void Connection::enter_draining() {
+    if (state_ == State::draining || state_ == State::closed) return;
+    state_ = State::draining;
+    if (closing_since_ == 0) closing_since_ = now();
+    if (!reading_) {
+        // Keep reading (and discarding) so the peer's FIN is seen.
+        reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read) == 0;
+    }
+    server_.schedule_flush(this);
+    arm_timer();
+}
+
+void Connection::destroy() {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    end_session(close_code::abnormal);
+    server_.unschedule_flush(this);
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_handle_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_handle_closed);
+}
+
+void Connection::on_handle_closed(uv_handle_t* handle) {
+    auto* self = static_cast<Connection*>(handle->data);
+    if (--self->open_handles_ == 0) self->server_.remove(self);
+}
+
+// ---------------------------------------------------------------- writing
+
+void Connection::send(Opcode opcode, std::string_view payload) {
+    if (state_ != State::open) return;
+    if (deflater_ && payload.size() >= deflate_min_size_) {
+        auto compressed = std::make_shared<std::string>();
+        if (deflater_->compress(payload, *compressed)) {
+            queue_frame(opcode, std::move(compressed), true);
+            return;
+        }
+        spdlog::error("[conn {}] deflate failed; sending uncompressed", id_);
+    }
+    queue_frame(opcode, std::make_shared<const std::string>(payload), false);
+}
+
+void Connection::send(Opcode opcode, SharedBytes payload) {
+    if (state_ != State::open) return;
+    if (deflater_ && payload->size() >= deflate_min_size_) {
+        send(opcode, std::string_view(*payload));
+        return;
+    }
+    queue_frame(opcode, std::move(payload), false);
+}
+
+void Connection::queue_frame(Opcode opcode, SharedBytes payload, bool rsv1) {
+    OutFrame frame;
+    frame.header_size = static_cast<std::uint8_t>(write_frame_header(frame.header, opcode, payload->size(), true, rsv1));
+    frame.payload = std::move(payload);
+    queued_bytes_ += frame.size();
+    frames_.push_back(std::move(frame));
+    after_queue_change();
+}
+
+void Connection::queue_raw(SharedBytes bytes) {
+    OutFrame frame;
+    frame.header_size = 0;
+    frame.payload = std::move(bytes);
+    queued_bytes_ += frame.size();
+    frames_.push_back(std::move(frame));
+    after_queue_change();
+}
+
+void Connection::queue_control(Opcode opcode, const std::uint8_t* payload, std::size_t size) {
+    queue_frame(opcode, std::make_shared<const std::string>(reinterpret_cast<const char*>(payload), size), false);
+}
+
+void Connection::after_queue_change() {
+    server_.schedule_flush(this);
+    const WebSocketOptions& o = server_.options();
+    if (queued_bytes_ > o.write_queue_limit && state_ == State::open) {
+        spdlog::warn("[conn {}] slow consumer {}: {} bytes queued, over the limit of {}", id_, remote_address_,
+                     queued_bytes_, o.write_queue_limit);
+        drop_unsent();
+        fail(close_code::policy_violation, "slow consumer");
+        return;
+    }
+    if (queued_bytes_ > o.write_high_water && above_high_water_since_ == 0) {
+        above_high_water_since_ = now();
+        // Stop taking requests from a peer that does not take our answers.
+        if (reading_ && state_ == State::open) {
+            uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+            reading_ = false;
+        }
+        arm_timer();
+    }
+}
+
+void Connection::drop_unsent() {
+    // Frames owned by a pending write, and a partly written front frame, must stay.
+    const std::size_t keep = std::max<std::size_t>(in_flight_, front_written_ > 0 ? 1 : 0);
+    while (frames_.size() > keep) {
+        queued_bytes_ -= frames_.back().size();
+        frames_.pop_back();
+    }
+}
+
+std::size_t Connection::gather(uv_buf_t* bufs, std::size_t& nframes) const {
+    std::size_t nbufs = 0;
+    std::size_t skip = front_written_;
+    nframes = 0;
+    for (auto it = frames_.begin(); it != frames_.end() && nframes < max_batch_frames; ++it, ++nframes) {
+        const OutFrame& f = *it;
+        if (skip < f.header_size) {
+            bufs[nbufs++] = uv_buf_init(reinterpret_cast<char*>(const_cast<std::uint8_t*>(f.header)) + skip,
+                                        static_cast<unsigned>(f.header_size - skip));
+            skip = 0;
+        } else {
+            skip -= f.header_size;
+        }
+        if (skip < f.payload->size()) {
+            bufs[nbufs++] = uv_buf_init(const_cast<char*>(f.payload->data()) + skip,
+                                        static_cast<unsigned>(f.payload->size() - skip));
+        }
+        skip = 0;
+    }
+    return nbufs;
+}
+
+std::size_t Connection::retire(std::size_t written) {
+    std::size_t finished = 0;
+    while (written > 0) {
+        const std::size_t rest = frames_.front().size() - front_written_;
+        if (written < rest) {
+            front_written_ += written;
+            queued_bytes_ -= written;
+            break;
+        }
+        written -= rest;
+        queued_bytes_ -= rest;
+        front_written_ = 0;
+        frames_.pop_front();
+        ++finished;
+    }
+    return finished;
+}
+
+void Connection::flush() {
+    flush_scheduled_ = false;
+    if (state_ == State::closed || in_flight_ > 0) return;
+    uv_buf_t bufs[2 * max_batch_frames];
+    auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+    while (!frames_.empty()) {
+        std::size_t nframes = 0;
+        std::size_t nbufs = gather(bufs, nframes);
+        int written = uv_try_write(stream, bufs, static_cast<unsigned>(nbufs));
+        if (written == UV_EAGAIN) written = 0;
+        if (written < 0) {
+            spdlog::debug("[conn {}] write failed: {}", id_, uv_strerror(written));
+            destroy();
+            return;
+        }
+        if (retire(static_cast<std::size_t>(written)) == nframes) continue;
+        // The socket buffer is full: libuv writes the rest of the batch when the
+        // socket becomes writable; those frames stay put until on_write.
+        nbufs = gather(bufs, nframes);
+        write_req_.data = this;
+        if (uv_write(&write_req_, stream, bufs, static_cast<unsigned>(nbufs), on_write) != 0) {
+            destroy();
+            return;
+        }
+        in_flight_ = nframes;
+        return;
+    }
+    after_drain();
+}
+
+void Connection::on_write(uv_write_t* req, int status) {
+    auto* self = static_cast<Connection*>(req->data);
+    if (self->state_ == State::closed) return;
+    if (status < 0) {
+        spdlog::debug("[conn {}] write failed: {}", self->id_, uv_strerror(status));
+        self->destroy();
+        return;
+    }
+    for (; self->in_flight_ > 0; --self->in_flight_) {
+        self->queued_bytes_ -= self->frames_.front().size() - self->front_written_;
+        self->front_written_ = 0;
+        self->frames_.pop_front();
+    }
+    if (self->frames_.empty()) {
+        self->after_drain();
+    } else {
+        self->server_.schedule_flush(self);
+    }
+    if (self->queued_bytes_ <= self->server_.options().write_high_water) self->below_high_water();
+}
+
+void Connection::below_high_water() {
+    if (above_high_water_since_ == 0) return;
+    above_high_water_since_ = 0;
+    if (state_ == State::open && !reading_) {
+        reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read) == 0;
+    }
+}
+
+void Connection::after_drain() {
+    below_high_water();
+    if (state_ != State::draining || shutdown_sent_) return;
+    // Everything we will ever send has left: half-close, then wait for the peer's FIN.
+    shutdown_sent_ = true;
+    shutdown_req_.data = this;
+    if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) destroy();
+}
+
+void Connection::on_shutdown(uv_shutdown_t* req, int status) {
+    auto* self = static_cast<Connection*>(req->data);
+    if (status < 0 && self->state_ != State::closed) self->destroy();
+}
+
+// ---------------------------------------------------------------- timers
+
+// One timer per connection serves every deadline: it is armed for the
+// earliest one, and deadlines that activity pushed later are re-checked when
+// it fires, so reads never touch the timer.
+void Connection::arm_timer() {
+    if (state_ == State::closed) return;
+    const WebSocketOptions& o = server_.options();
+    std::uint64_t due = 0;
+    auto consider = [&due](std::uint64_t t) {
+        if (due == 0 || t < due) due = t;
+    };
+    switch (state_) {
+    case State::handshake:
+        if (o.handshake_timeout_ms) consider(accepted_at_ + o.handshake_timeout_ms);
+        break;
+    case State::open:
+        if (o.ping_interval_ms) {
+            consider(ping_sent_ ? ping_sent_ + o.pong_timeout_ms : last_receive_ + o.ping_interval_ms);
+        }
+        if (o.idle_timeout_ms) consider(last_message_ + o.idle_timeout_ms);
+        if (above_high_water_since_) consider(above_high_water_since_ + o.slow_consumer_timeout_ms);
+        break;
+    case State::closing:
+    case State::draining:
+        consider(closing_since_ + o.close_timeout_ms);
+        break;
+    case State::closed:
+        break;
+    }
+    if (due == 0) {
+        uv_timer_stop(&timer_);
+        return;
+    }
+    const std::uint64_t t = now();
+    uv_timer_start(&timer_, on_timer, due > t ? due - t : 0, 0);
+}
+
+void Connection::on_timer(uv_timer_t* timer) { static_cast<Connection*>(timer->data)->on_tick(); }
+
+void Connection::on_tick() {
+    const WebSocketOptions& o = server_.options();
+    const std::uint64_t t = now();
+    switch (state_) {
+    case State::handshake:
+        if (o.handshake_timeout_ms && t >= accepted_at_ + o.handshake_timeout_ms) {
+            reject_handshake(http_error_response(408, "handshake timeout"), 408, "handshake timeout");
+            return;
+        }
+        break;
+    case State::open:
+        if (above_high_water_since_ && t >= above_high_water_since_ + o.slow_consumer_timeout_ms) {
+            spdlog::warn("[conn {}] slow consumer {}: {} bytes queued for {} ms", id_, remote_address_,
+                         queued_bytes_, t - above_high_water_since_);
+            drop_unsent();
+            fail(close_code::policy_violation, "slow consumer");
+            return;
+        }
+        if (o.ping_interval_ms) {
+            if (ping_sent_ && t >= ping_sent_ + o.pong_timeout_ms) {
+                fail(close_code::going_away, "pong timeout");
+                return;
+            }
+            if (!ping_sent_ && t >= last_receive_ + o.ping_interval_ms) {
+                queue_control(Opcode::ping, nullptr, 0);
+                ping_sent_ = t;
+            }
+        }
+        if (o.idle_timeout_ms && t >= last_message_ + o.idle_timeout_ms) {
+            spdlog::info("[conn {}] idle for {} ms, closing", id_, t - last_message_);
+            close(close_code::going_away, "idle timeout");
+            return;
+        }
+        break;
+    case State::closing:
+    case State::draining:
+        if (t >= closing_since_ + o.close_timeout_ms) {
+            spdlog::debug("[conn {}] close timeout, dropping TCP", id_);
+            destroy();
+            return;
+        }
+        break;
+    case State::closed:
+        return;
+    }
+    arm_timer();
+}
+
+}  // namespace kreuz::ws

@@ -1,0 +1,171 @@
+// One accepted TCP socket from the first byte of its HTTP head to the end of
+// the WebSocket closing handshake. The state machine:
+//
+//   handshake --101--> open --Close sent/received or failure--> closing
+//             \--error response--------------------------------> draining
+//   closing: our Close is out; input is parsed only to find the peer's Close.
+//   draining: nothing more will be sent; once the write queue is empty the
+//   write side is shut down and input is discarded until the peer's FIN or the
+//   close timeout, so that our last bytes are not destroyed by an RST.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <uv.h>
+
+#include "websocket/deflate.h"
+#include "websocket/frame.h"
+#include "websocket/handshake.h"
+#include "websocket/http_request.h"
+#include "websocket/utf8.h"
+
+namespace kreuz::ws {
+
+class Server;
+class Connection;
+struct Endpoint;
+
+// Immutable bytes shared by every queue they are sent on, so a message that
+// goes to many connections is stored once.
+using SharedBytes = std::shared_ptr<const std::string>;
+
+// What an application attaches to an open connection.
+class MessageHandler {
+public:
+    virtual ~MessageHandler() = default;
+    // A complete text (valid UTF-8) or binary message.
+    virtual void on_message(Connection& connection, Opcode opcode, std::string_view payload) = 0;
+    // The WebSocket is no longer open (Close sent or received, or TCP lost).
+    // Sending is no longer possible; the handler is destroyed right after.
+    virtual void on_close(Connection& connection, std::uint16_t code) = 0;
+};
+
+class Connection final : private FrameSink {
+public:
+    enum class State : std::uint8_t { handshake, open, closing, draining, closed };
+
+    Connection(Server& server, std::uint64_t id);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    std::uint64_t id() const { return id_; }
+    State state() const { return state_; }
+    bool is_open() const { return state_ == State::open; }
+    const std::string& remote_address() const { return remote_address_; }
+    const std::string& subprotocol() const { return subprotocol_; }
+    const std::string& path() const { return path_; }
+    bool deflate_enabled() const { return inflater_ != nullptr; }
+    std::size_t queued_bytes() const { return queued_bytes_; }
+
+    // Queue a message; ignored unless the connection is open.
+    void send(Opcode opcode, std::string_view payload);
+    void send(Opcode opcode, SharedBytes payload);
+    // Start the closing handshake with `code` (and an optional short reason).
+    void close(std::uint16_t code, std::string_view reason = {});
+    // Shutdown path of the server: leave without a word when still in handshake.
+    void close_for_shutdown();
+
+private:
+    friend class Server;
+
+    // Called by Server right after uv_accept.
+    void start();
+    // Called by Server's check phase: push queued frames to the socket.
+    void flush();
+
+    static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+    static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+    static void on_write(uv_write_t* req, int status);
+    static void on_shutdown(uv_shutdown_t* req, int status);
+    static void on_timer(uv_timer_t* timer);
+    static void on_handle_closed(uv_handle_t* handle);
+
+    void handle_input(std::uint8_t* data, std::size_t size);
+    void handle_handshake_bytes(std::uint8_t* data, std::size_t size);
+    void complete_handshake(const Endpoint& endpoint, const HttpRequest& request);
+    void reject_handshake(std::string response, int status, std::string_view reason);
+
+    // FrameSink
+    void on_message_begin(Opcode opcode, bool compressed) override;
+    bool on_message_data(const std::uint8_t* data, std::size_t size, bool last) override;
+    bool on_control(Opcode opcode, const std::uint8_t* payload, std::size_t size) override;
+    void on_protocol_error(std::uint16_t code, const char* reason) override;
+
+    bool accept_message_bytes(const std::uint8_t* data, std::size_t size);
+    void deliver(std::string_view payload);
+    void fail(std::uint16_t code, std::string_view reason);
+    void enter_draining();
+    void end_session(std::uint16_t code);
+    void destroy();
+
+    void queue_frame(Opcode opcode, SharedBytes payload, bool rsv1);
+    void queue_raw(SharedBytes bytes);
+    void queue_control(Opcode opcode, const std::uint8_t* payload, std::size_t size);
+    void after_queue_change();
+    void drop_unsent();
+    std::size_t gather(uv_buf_t* bufs, std::size_t& nframes) const;
+    std::size_t retire(std::size_t written);
+    void after_drain();
+    void below_high_water();
+    void arm_timer();
+    void on_tick();
+    std::uint64_t now() const;
+
+    struct OutFrame {
+        std::uint8_t header[10];
+        std::uint8_t header_size;
+        SharedBytes payload;
+        std::size_t size() const { return header_size + payload->size(); }
+    };
+
+    Server& server_;
+    std::uint64_t id_;
+    State state_ = State::handshake;
+    uv_tcp_t tcp_{};
+    uv_timer_t timer_{};
+    uv_write_t write_req_{};
+    uv_shutdown_t shutdown_req_{};
+    int open_handles_ = 0;
+
+    std::string remote_address_;
+    std::string subprotocol_;
+    std::string path_;
+    std::unique_ptr<HttpRequestParser> http_;
+    std::unique_ptr<MessageHandler> handler_;
+
+    FrameParser parser_;
+    Opcode message_opcode_ = Opcode::text;
+    bool message_compressed_ = false;
+    std::string message_;
+    Utf8Validator utf8_;
+    std::unique_ptr<Inflater> inflater_;
+    std::unique_ptr<Deflater> deflater_;
+    std::size_t deflate_min_size_ = 0;
+
+    // Write queue: frames_[0 .. in_flight_) are owned by a pending uv_write;
+    // front_written_ bytes of frames_[0] have left already.
+    std::deque<OutFrame> frames_;
+    std::size_t in_flight_ = 0;
+    std::size_t front_written_ = 0;
+    std::size_t queued_bytes_ = 0;
+    bool flush_scheduled_ = false;
+    bool reading_ = false;
+    bool shutdown_sent_ = false;
+
+    // Timer bookkeeping, in uv_now() milliseconds.
+    std::uint64_t accepted_at_ = 0;
+    std::uint64_t last_receive_ = 0;
+    std::uint64_t last_message_ = 0;
+    std::uint64_t ping_sent_ = 0;       // 0: no ping outstanding
+    std::uint64_t above_high_water_since_ = 0;
+    std::uint64_t closing_since_ = 0;
+};
+
+}  // namespace kreuz::ws

@@ -1,0 +1,143 @@
+#include "websocket/server.h"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace kreuz::ws {
+
+Server::Server(uv_loop_t* loop, WebSocketOptions options)
+    : loop_(loop), options_(std::move(options)), read_buffer_(new std::uint8_t[read_buffer_size]) {
+    uv_check_init(loop_, &check_);
+    uv_idle_init(loop_, &idle_);
+    check_.data = this;
+    idle_.data = this;
+    open_server_handles_ = 2;
+    uv_check_start(&check_, on_check);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+}
+
+// Handles are closed by shutdown(); the loop must have run it to completion first.
+Server::~Server() = default;
+
+void Server::add_endpoint(Endpoint endpoint) { endpoints_.push_back(std::move(endpoint)); }
+
+const Endpoint* Server::find_endpoint(std::string_view path) const {
+    for (const Endpoint& e : endpoints_) {
+        if (e.path == path) return &e;
+    }
+    return nullptr;
+}
+
+std::uint16_t Server::listen(const ListenOptions& listen) {
+    sockaddr_storage addr{};
+    const bool v6 = listen.host.find(':') != std::string::npos;
+    int rc = v6 ? uv_ip6_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in6*>(&addr))
+                : uv_ip4_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in*>(&addr));
+    const std::string where = (v6 ? "[" + listen.host + "]" : listen.host) + ":" + std::to_string(listen.port);
+    if (rc != 0) throw std::runtime_error("invalid listen address " + where + ": " + uv_strerror(rc));
+
+    auto tcp = std::make_unique<uv_tcp_t>();
+    uv_tcp_init(loop_, tcp.get());
+    tcp->data = this;
+    rc = uv_tcp_bind(tcp.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp.get()), listen.backlog, on_connection);
+    if (rc != 0) {
+        // The handle must be closed before its memory goes; the loop frees it.
+        uv_close(reinterpret_cast<uv_handle_t*>(tcp.release()),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+        throw std::runtime_error("cannot listen on " + where + ": " + uv_strerror(rc));
+    }
+    sockaddr_storage bound{};
+    int len = sizeof bound;
+    uv_tcp_getsockname(tcp.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    const std::uint16_t port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                                  : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    listeners_.push_back(std::move(tcp));
+    ++open_server_handles_;
+    return port;
+}
+
+void Server::on_connection(uv_stream_t* listener, int status) {
+    auto* self = static_cast<Server*>(listener->data);
+    if (status < 0) {
+        spdlog::warn("accept failed: {}", uv_strerror(status));
+        return;
+    }
+    auto owned = std::make_unique<Connection>(*self, self->next_connection_id_++);
+    Connection* connection = owned.get();
+    self->connections_.emplace(connection, std::move(owned));
+    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&connection->tcp_)) != 0) {
+        connection->destroy();
+        return;
+    }
+    connection->start();
+}
+
+void Server::schedule_flush(Connection* connection) {
+    if (connection->flush_scheduled_) return;
+    connection->flush_scheduled_ = true;
+    if (flush_list_.empty()) uv_idle_start(&idle_, [](uv_idle_t*) {});
+    flush_list_.push_back(connection);
+}
+
+void Server::unschedule_flush(Connection* connection) {
+    if (!connection->flush_scheduled_) return;
+    connection->flush_scheduled_ = false;
+    std::erase(flush_list_, connection);
+}
+
+void Server::on_check(uv_check_t* check) {
+    auto* self = static_cast<Server*>(check->data);
+    // flush() may schedule further flushes (a shutdown after the last frame
+    // left); those wait for the next turn, so swap the list out first.
+    std::vector<Connection*> list;
+    list.swap(self->flush_list_);
+    for (Connection* c : list) {
+        if (c->flush_scheduled_) c->flush();
+    }
+    if (self->flush_list_.empty()) uv_idle_stop(&self->idle_);
+    list.clear();
+    if (self->flush_list_.empty()) self->flush_list_.swap(list);  // keep the capacity
+}
+
+void Server::remove(Connection* connection) {
+    connections_.erase(connection);
+    maybe_finish_shutdown();
+}
+
+void Server::shutdown(std::function<void()> done) {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    shutdown_done_ = std::move(done);
+    for (auto& listener : listeners_) {
+        uv_close(reinterpret_cast<uv_handle_t*>(listener.get()), [](uv_handle_t* h) {
+            auto* self = static_cast<Server*>(h->data);
+            --self->open_server_handles_;
+            self->maybe_finish_shutdown();
+        });
+    }
+    spdlog::info("shutting down: closing {} connection(s)", connections_.size());
+    std::vector<Connection*> all;
+    all.reserve(connections_.size());
+    for (auto& entry : connections_) all.push_back(entry.first);
+    for (Connection* c : all) c->close_for_shutdown();
+    maybe_finish_shutdown();
+}
+
+void Server::maybe_finish_shutdown() {
+    if (!shutting_down_ || !connections_.empty()) return;
+    if (open_server_handles_ == 2 && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&check_))) {
+        auto closed = [](uv_handle_t* h) {
+            auto* self = static_cast<Server*>(h->data);
+            if (--self->open_server_handles_ == 0 && self->shutdown_done_) {
+                auto done = std::move(self->shutdown_done_);
+                done();
+            }
+        };
+        uv_close(reinterpret_cast<uv_handle_t*>(&check_), closed);
+        uv_close(reinterpret_cast<uv_handle_t*>(&idle_), closed);
+    }
+}
+
+}  // namespace kreuz::ws

@@ -1,0 +1,95 @@
+// Listening sockets, the set of live connections, the routing of an upgrade
+// request to the endpoint registered for its path, the per-loop-turn write
+// batching, and graceful shutdown.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <uv.h>
+
+#include "websocket/connection.h"
+#include "websocket/handshake.h"
+#include "websocket/options.h"
+
+namespace kreuz::ws {
+
+struct Endpoint {
+    std::string path;
+    HandshakePolicy policy;
+    // Creates the handler of a connection that has just been upgraded. The
+    // 101 response is already queued, so the handler may send at once.
+    std::function<std::unique_ptr<MessageHandler>(Connection&)> open;
+};
+
+// Answers a plain HTTP request (one without Upgrade: websocket) with a complete
+// response; the connection is closed after it is sent.
+using HttpHandler = std::function<std::string(const HttpRequest&, const Connection&)>;
+
+class Server {
+public:
+    Server(uv_loop_t* loop, WebSocketOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    void add_endpoint(Endpoint endpoint);
+    void set_http_handler(HttpHandler handler) { http_handler_ = std::move(handler); }
+
+    // Binds and listens; throws std::runtime_error naming the address and the
+    // libuv error. Returns the bound port (useful with port 0).
+    std::uint16_t listen(const ListenOptions& listen);
+
+    // Stops accepting, closes open connections with 1001, and calls `done`
+    // once the last connection is gone and the server's own handles are closed.
+    void shutdown(std::function<void()> done);
+
+    uv_loop_t* loop() const { return loop_; }
+    const WebSocketOptions& options() const { return options_; }
+    std::size_t connection_count() const { return connections_.size(); }
+
+private:
+    friend class Connection;
+
+    static void on_connection(uv_stream_t* listener, int status);
+    static void on_check(uv_check_t* check);
+
+    const Endpoint* find_endpoint(std::string_view path) const;
+    const HttpHandler& http_handler() const { return http_handler_; }
+    void schedule_flush(Connection* connection);
+    void unschedule_flush(Connection* connection);
+    void remove(Connection* connection);
+    void maybe_finish_shutdown();
+    std::uint8_t* read_buffer() { return read_buffer_.get(); }
+
+    uv_loop_t* loop_;
+    WebSocketOptions options_;
+    std::vector<Endpoint> endpoints_;
+    HttpHandler http_handler_;
+    std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+    std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+    std::uint64_t next_connection_id_ = 1;
+
+    // Frames queued during a loop turn leave together in the check phase; the
+    // idle handle keeps the loop from blocking in poll while any are waiting.
+    uv_check_t check_{};
+    uv_idle_t idle_{};
+    std::vector<Connection*> flush_list_;
+
+    // Every read lands here and is consumed before the next one: connections
+    // keep no receive buffer of their own.
+    static constexpr std::size_t read_buffer_size = 64 * 1024;
+    std::unique_ptr<std::uint8_t[]> read_buffer_;
+
+    bool shutting_down_ = false;
+    int open_server_handles_ = 0;
+    std::function<void()> shutdown_done_;
+};
+
+}  // namespace kreuz::ws
