@@ -27,6 +27,8 @@ private:
     z_stream stream_{};
     bool ready_ = false;
     bool no_context_takeover_;
+    int window_bits_;
+    int mem_level_;
 };
 
 class Inflater {
@@ -54,6 +56,9 @@ private:
     z_stream stream_{};
     bool ready_ = false;
     bool no_context_takeover_;
+    // No input since the last message ended or the peer ended its deflate
+    // stream with a final block: there is no open block for the tail to close.
+    bool idle_ = true;
 };
 
 }  // namespace kreuz::ws
