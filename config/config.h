@@ -1,18 +1,55 @@
-// The router's whole configuration as plain values. The command line fills it
-// today; the YAML loader fills the same struct.
+// The router's whole configuration as plain values. The YAML loader
+// (config/loader.h) and the command line fill it; nothing here has behaviour.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "websocket/options.h"
 
 namespace kreuz::config {
 
+// Per-session limits of the WAMP layer.
+struct SessionLimits {
+    std::size_t max_prefixes = 256;
+    std::size_t max_subscriptions = 4096;
+    std::size_t max_pending_calls = 1024;  // outstanding CALLs of one session
+};
+
+struct BuiltinProcedures {
+    bool ping = true;             // http://api.wamp.ws/procedure#ping
+    bool echo = true;             // http://api.wamp.ws/procedure#echo
+    bool testee_dispatch = true;  // http://api.testsuite.wamp-proto.org/testee/control#dispatch
+};
+
+struct RealmConfig {
+    std::string name;
+    std::vector<std::string> paths;      // URL paths the realm's WebSocket endpoint is served on
+    bool accept_no_subprotocol = false;  // accept clients that offer no "wamp" subprotocol
+    bool strict = false;                 // fail the connection on bad input instead of log-and-ignore
+    std::size_t max_message_size = 0;    // 0: websocket.max_message_size
+    SessionLimits limits;
+    BuiltinProcedures builtins;
+};
+
+struct LogConfig {
+    std::string level = "info";  // trace, debug, info, warn, error, critical, off
+};
+
+struct HttpConfig {
+    bool serve_www = true;  // the demo page at "/"
+    std::string www_root;   // empty: the pages built into the binary
+};
+
 struct Config {
-    ws::ListenOptions listen;
+    std::vector<ws::ListenOptions> listeners;  // default: one on 127.0.0.1:8080
+    LogConfig log;
     ws::WebSocketOptions websocket;
-    std::string echo_path;          // empty: no echo endpoint
-    std::string log_level = "info";
+    std::string echo_path;  // empty: no echo endpoint
+    HttpConfig http;
+    SessionLimits limits;   // defaults for realms that set none
+    std::vector<RealmConfig> realms;
 };
 
 }  // namespace kreuz::config

@@ -1,8 +1,11 @@
-// kreuz: command line, logging, signals, and the event loop.
+// kreuz: command line, configuration, logging, signals, and the event loop.
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -10,78 +13,148 @@
 #include <uv.h>
 
 #include "config/config.h"
-#include "websocket/echo.h"
+#include "config/loader.h"
+#include "router/router.h"
 #include "websocket/server.h"
 
 namespace {
 
 using kreuz::config::Config;
 
-void add_options(CLI::App& app, Config& config) {
-    auto& ws = config.websocket;
-    app.add_option("--host", config.listen.host, "Address to listen on")->capture_default_str();
-    app.add_option("--port", config.listen.port, "TCP port to listen on (0: any free port)")->capture_default_str();
-    app.add_option("--echo-path", config.echo_path,
-                   "Serve a plain WebSocket echo endpoint at this path (conformance testing)");
-    app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error, critical or off")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-    app.add_option("--max-message-size", ws.max_message_size, "Largest message accepted, in bytes")
-        ->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
-    app.add_option("--ping-interval-ms", ws.ping_interval_ms, "Ping a silent peer after this long (0: never)")
-        ->capture_default_str();
-    app.add_option("--pong-timeout-ms", ws.pong_timeout_ms, "Drop a peer that stays silent this long after a ping")
-        ->capture_default_str();
-    app.add_option("--handshake-timeout-ms", ws.handshake_timeout_ms, "Time allowed for the opening handshake")
-        ->capture_default_str();
-    app.add_option("--close-timeout-ms", ws.close_timeout_ms, "Time allowed for the closing handshake")
-        ->capture_default_str();
-    app.add_option("--idle-timeout-ms", ws.idle_timeout_ms, "Close a connection with no message for this long (0: off)")
-        ->capture_default_str();
-    app.add_option("--write-high-water", ws.write_high_water,
-                   "Queued bytes above which reading pauses and the slow-consumer clock runs")
-        ->capture_default_str();
-    app.add_option("--write-queue-limit", ws.write_queue_limit, "Queued bytes that close a connection at once (1008)")
-        ->capture_default_str();
-    app.add_option("--slow-consumer-timeout-ms", ws.slow_consumer_timeout_ms,
-                   "Close a connection that stays above the high-water mark this long (1008)")
-        ->capture_default_str();
-    app.add_flag("--no-deflate", [&ws](std::int64_t) { ws.deflate.enabled = false; },
-                 "Decline permessage-deflate offers");
+// Command-line values are applied over the loaded configuration, and only
+// those the user actually gave: each option remembers how to apply itself.
+class Overrides {
+public:
+    template <class T, class Apply>
+    void add(CLI::App& app, const std::string& name, const std::string& help, Apply apply) {
+        auto value = std::make_shared<T>();
+        CLI::Option* option = app.add_option(name, *value, help);
+        appliers_.push_back([option, value, apply](Config& config) {
+            if (option->count() > 0) apply(config, *value);
+        });
+        last_ = option;
+    }
+    CLI::Option* last() const { return last_; }
+    void apply(Config& config) const {
+        for (const auto& a : appliers_) a(config);
+    }
+
+private:
+    std::vector<std::function<void(Config&)>> appliers_;
+    CLI::Option* last_ = nullptr;
+};
+
+kreuz::ws::ListenOptions& first_listener(Config& c) {
+    if (c.listeners.empty()) c.listeners.emplace_back();
+    return c.listeners.front();
 }
 
-struct Signals {
-    uv_signal_t sigint{};
-    uv_signal_t sigterm{};
-};
+void add_overrides(CLI::App& app, Overrides& o) {
+    using Ms = std::uint32_t;
+    o.add<std::string>(app, "--host", "Address to listen on (replaces the first listener's)",
+                       [](Config& c, const std::string& v) { first_listener(c).host = v; });
+    o.add<std::uint16_t>(app, "--port", "TCP port to listen on, 0 for any free one (replaces the first listener's)",
+                         [](Config& c, std::uint16_t v) { first_listener(c).port = v; });
+    o.add<std::string>(app, "--echo-path", "Serve a plain WebSocket echo endpoint at this path (conformance testing)",
+                       [](Config& c, const std::string& v) { c.echo_path = v; });
+    o.add<std::string>(app, "--log-level", "trace, debug, info, warn, error, critical or off",
+                       [](Config& c, const std::string& v) { c.log.level = v; });
+    o.last()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    o.add<std::size_t>(app, "--max-message-size", "Largest message accepted, in bytes",
+                       [](Config& c, std::size_t v) { c.websocket.max_message_size = v; });
+    o.last()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+    o.add<Ms>(app, "--ping-interval-ms", "Ping a silent peer after this long (0: never)",
+              [](Config& c, Ms v) { c.websocket.ping_interval_ms = v; });
+    o.add<Ms>(app, "--pong-timeout-ms", "Drop a peer that stays silent this long after a ping",
+              [](Config& c, Ms v) { c.websocket.pong_timeout_ms = v; });
+    o.add<Ms>(app, "--handshake-timeout-ms", "Time allowed for the opening handshake",
+              [](Config& c, Ms v) { c.websocket.handshake_timeout_ms = v; });
+    o.add<Ms>(app, "--close-timeout-ms", "Time allowed for the closing handshake",
+              [](Config& c, Ms v) { c.websocket.close_timeout_ms = v; });
+    o.add<Ms>(app, "--idle-timeout-ms", "Close a connection with no message for this long (0: off)",
+              [](Config& c, Ms v) { c.websocket.idle_timeout_ms = v; });
+    o.add<std::size_t>(app, "--write-high-water", "Queued bytes above which reading pauses and the slow-consumer clock runs",
+                       [](Config& c, std::size_t v) { c.websocket.write_high_water = v; });
+    o.add<std::size_t>(app, "--write-queue-limit", "Queued bytes that close a connection at once (1008)",
+                       [](Config& c, std::size_t v) { c.websocket.write_queue_limit = v; });
+    o.add<Ms>(app, "--slow-consumer-timeout-ms", "Close a connection that stays above the high-water mark this long (1008)",
+              [](Config& c, Ms v) { c.websocket.slow_consumer_timeout_ms = v; });
+}
+
+void start_signal_handling(uv_loop_t* loop, kreuz::ws::Server& server, uv_signal_t (&handles)[2]) {
+    auto on_signal = [](uv_signal_t* handle, int signum) {
+        auto* srv = static_cast<kreuz::ws::Server*>(handle->data);
+        spdlog::info("received {}, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+        srv->shutdown([loop = handle->loop] {
+            // With the server's handles gone, closing the signal handles lets uv_run return.
+            uv_walk(loop, [](uv_handle_t* h, void*) {
+                if (h->type == UV_SIGNAL && !uv_is_closing(h)) uv_close(h, nullptr);
+            }, nullptr);
+        });
+    };
+    const int signums[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; ++i) {
+        uv_signal_init(loop, &handles[i]);
+        handles[i].data = &server;
+        uv_signal_start(&handles[i], on_signal, signums[i]);
+    }
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    Config config;
     CLI::App app{"kreuz: a WAMP v1 router"};
     app.set_version_flag("--version", std::string("kreuz ") + KREUZ_VERSION);
-    add_options(app, config);
+    std::string config_file;
+    std::string check_file;
+    bool no_deflate = false;
+    app.add_option("-c,--config", config_file, "YAML configuration file (default: the embedded configuration)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--check-config", check_file, "Validate a configuration file and exit 0 (valid) or 1");
+    app.add_flag("--no-deflate", no_deflate, "Decline permessage-deflate offers");
+    Overrides overrides;
+    add_overrides(app, overrides);
     CLI11_PARSE(app, argc, argv);
+
+    if (!check_file.empty()) {
+        try {
+            kreuz::config::load_config_file(check_file);
+            std::cout << check_file << ": configuration is valid\n";
+            return 0;
+        } catch (const kreuz::config::ConfigError& e) {
+            std::cerr << e.what() << "\n";
+            return 1;
+        }
+    }
+
+    Config config;
+    try {
+        config = config_file.empty()
+            ? kreuz::config::parse_config(kreuz::config::default_config_yaml(), "<embedded default>")
+            : kreuz::config::load_config_file(config_file);
+    } catch (const kreuz::config::ConfigError& e) {
+        std::cerr << e.what() << "\n";
+        return 1;
+    }
+    overrides.apply(config);
+    if (no_deflate) config.websocket.deflate.enabled = false;
 
     auto logger = spdlog::stderr_color_mt("kreuz");
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    spdlog::set_level(spdlog::level::from_str(config.log.level));
 
     // A peer that vanishes mid-write must give EPIPE, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
 
     uv_loop_t* loop = uv_default_loop();
     kreuz::ws::Server server(loop, config.websocket);
-    if (!config.echo_path.empty()) {
-        server.add_endpoint(kreuz::ws::echo_endpoint(config.echo_path, config.websocket.deflate));
-        spdlog::info("echo endpoint at {}", config.echo_path);
-    }
+    kreuz::router::Router router(config, server);
     try {
-        const auto port = server.listen(config.listen);
-        spdlog::info("kreuz {} listening on {}:{}", KREUZ_VERSION, config.listen.host, port);
+        for (const auto& listen : config.listeners) {
+            const auto port = server.listen(listen);
+            spdlog::info("{} listening on {}:{}", kreuz::router::server_ident(), listen.host, port);
+        }
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         server.shutdown({});
@@ -89,23 +162,8 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    Signals signals;
-    auto on_signal = [](uv_signal_t* handle, int signum) {
-        auto* srv = static_cast<kreuz::ws::Server*>(handle->data);
-        spdlog::info("received {}, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
-        srv->shutdown([loop = handle->loop] {
-            // Closing the signal handles lets uv_run return.
-            uv_walk(loop, [](uv_handle_t* h, void*) {
-                if (h->type == UV_SIGNAL && !uv_is_closing(h)) uv_close(h, nullptr);
-            }, nullptr);
-        });
-    };
-    for (auto [handle, signum] : {std::pair{&signals.sigint, SIGINT}, std::pair{&signals.sigterm, SIGTERM}}) {
-        uv_signal_init(loop, handle);
-        handle->data = &server;
-        uv_signal_start(handle, on_signal, signum);
-    }
-
+    uv_signal_t signals[2];
+    start_signal_handling(loop, server, signals);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     spdlog::info("stopped");

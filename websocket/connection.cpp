@@ -22,14 +22,17 @@ std::string peer_name(const uv_tcp_t* tcp) {
     int len = sizeof addr;
     if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
     char host[INET6_ADDRSTRLEN] = {};
+    std::string name;
     if (addr.ss_family == AF_INET6) {
         const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
         uv_ip6_name(a, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+        name.append("[").append(host).append("]:").append(std::to_string(ntohs(a->sin6_port)));
+    } else {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+        uv_ip4_name(a, host, sizeof host);
+        name.append(host).append(":").append(std::to_string(ntohs(a->sin_port)));
     }
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    uv_ip4_name(a, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+    return name;
 }
 
 }  // namespace
@@ -133,8 +136,9 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     }
     queue_raw(std::make_shared<const std::string>(std::move(result.response)));
     subprotocol_ = std::move(result.subprotocol);
+    max_message_size_ = endpoint->max_message_size ? endpoint->max_message_size : server_.options().max_message_size;
     FrameLimits limits;
-    limits.max_message_size = server_.options().max_message_size;
+    limits.max_message_size = max_message_size_;
     limits.max_fragments = server_.options().max_fragments;
     if (result.deflate) {
         const DeflateParams& p = *result.deflate;
@@ -183,7 +187,7 @@ bool Connection::accept_message_bytes(const std::uint8_t* data, std::size_t size
 
 bool Connection::on_message_data(const std::uint8_t* data, std::size_t size, bool last) {
     if (state_ != State::open) return true;  // closing: only the peer's Close matters now
-    const std::size_t limit = server_.options().max_message_size;
+    const std::size_t limit = max_message_size_;
     if (message_compressed_) {
         const std::size_t before = message_.size();
         Inflater::Result r = inflater_->feed(data, size, message_, limit);

@@ -119,8 +119,8 @@ private:
     std::uint64_t now() const;
 
     struct OutFrame {
-        std::uint8_t header[10];
-        std::uint8_t header_size;
+        std::uint8_t header[10] = {};
+        std::uint8_t header_size = 0;
         SharedBytes payload;
         std::size_t size() const { return header_size + payload->size(); }
     };
@@ -148,6 +148,7 @@ private:
     std::unique_ptr<Inflater> inflater_;
     std::unique_ptr<Deflater> deflater_;
     std::size_t deflate_min_size_ = 0;
+    std::size_t max_message_size_ = 0;
 
     // Write queue: frames_[0 .. in_flight_) are owned by a pending uv_write;
     // front_written_ bytes of frames_[0] have left already.

@@ -23,6 +23,7 @@ namespace kreuz::ws {
 struct Endpoint {
     std::string path;
     HandshakePolicy policy;
+    std::size_t max_message_size = 0;  // 0: WebSocketOptions::max_message_size
     // Creates the handler of a connection that has just been upgraded. The
     // 101 response is already queued, so the handler may send at once.
     std::function<std::unique_ptr<MessageHandler>(Connection&)> open;

@@ -1,0 +1,538 @@
+#include "config/loader.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace kreuz::config {
+
+namespace {
+
+std::string describe_location(const std::string& file, int line, int column, const std::string& key_path,
+                              const std::string& message) {
+    std::string out = file;
+    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    out += ": ";
+    if (!key_path.empty()) out += key_path + ": ";
+    return out + message;
+}
+
+std::string quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string describe_node(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Sequence: return "a list";
+        case YAML::NodeType::Map: return "a mapping";
+        case YAML::NodeType::Scalar: return quote(node.Scalar());
+        default: return "an empty value";
+    }
+}
+
+// Sizes in messages are written the way the config would write them.
+std::string describe_size(std::uint64_t bytes) {
+    if (bytes != 0) {
+        for (const auto& [unit, shift] : {std::pair{"GiB", 30}, std::pair{"MiB", 20}, std::pair{"KiB", 10}}) {
+            if (bytes % (std::uint64_t{1} << shift) == 0) return std::to_string(bytes >> shift) + unit;
+        }
+    }
+    return std::to_string(bytes) + " bytes";
+}
+
+bool all_digits(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string child_path(const std::string& parent, std::string_view key) {
+    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string index_path(const std::string& parent, std::size_t index) {
+    return parent + "[" + std::to_string(index) + "]";
+}
+
+// A node with what messages about it need: its key path, and the mark of the
+// key it belongs to. yaml-cpp places an empty (null) value at the token after
+// it, often on the next line, so errors about a null value point at its key.
+struct Value {
+    YAML::Node node;
+    std::string path;
+    YAML::Mark key_mark;
+
+    YAML::Mark mark() const { return node.IsNull() ? key_mark : node.Mark(); }
+};
+
+// The values of one YAML mapping by key. Building it has already rejected
+// duplicate and unknown keys, so readers only look up the keys they know.
+using Mapping = std::map<std::string, Value, std::less<>>;
+
+const Value* find(const Mapping& mapping, std::string_view key) {
+    auto it = mapping.find(key);
+    return it == mapping.end() ? nullptr : &it->second;
+}
+
+// A number followed by a unit, as in "64KiB" or "500ms"; spaces between them
+// are allowed. number is empty when the text does not start with a digit.
+struct Quantity {
+    std::string_view number;
+    std::string_view unit;
+};
+
+Quantity split_quantity(std::string_view text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    std::size_t unit = digits;
+    while (unit < text.size() && text[unit] == ' ') ++unit;
+    return {text.substr(0, digits), text.substr(unit)};
+}
+
+class Loader {
+public:
+    explicit Loader(const std::string& file_name) : file_(file_name) {}
+
+    Config load(const YAML::Node& root) {
+        Config config;
+        // An empty document (a file of comments only) is the all-defaults config.
+        const Mapping top = root.IsNull()
+            ? Mapping{}
+            : read_mapping({root, "", root.Mark()}, {"listen", "log", "websocket", "http", "limits", "realms"});
+
+        if (const Value* v = find(top, "listen")) {
+            config.listeners = read_listeners(*v);
+        } else {
+            config.listeners.emplace_back();
+        }
+        if (const Value* v = find(top, "log")) config.log = read_log(*v);
+        std::optional<Value> echo_path;
+        if (const Value* v = find(top, "websocket")) echo_path = read_websocket(*v, config);
+        if (const Value* v = find(top, "http")) config.http = read_http(*v);
+        // Realm limits inherit from these, so they are read first whatever the
+        // order of the keys in the file.
+        if (const Value* v = find(top, "limits")) config.limits = read_limits(*v, config.limits);
+
+        std::map<std::string, std::string, std::less<>> path_owners;
+        if (const Value* v = find(top, "realms")) {
+            config.realms = read_realms(*v, config, path_owners);
+        } else {
+            RealmConfig realm;
+            realm.name = "default";
+            realm.paths = {"/ws"};
+            realm.limits = config.limits;
+            path_owners["/ws"] = "the default realm (realms is not set)";
+            config.realms.push_back(std::move(realm));
+        }
+        // Checked after the realms so that a clash always points at echo_path,
+        // also when the realm it clashes with is the implicit default one.
+        if (echo_path && !echo_path->node.IsNull()) {
+            config.echo_path = read_path(*echo_path);
+            if (auto it = path_owners.find(config.echo_path); it != path_owners.end()) {
+                fail(*echo_path, quote(config.echo_path) + " is already the path of " + it->second);
+            }
+        }
+        return config;
+    }
+
+private:
+    [[noreturn]] void fail(const YAML::Mark& mark, const std::string& path, const std::string& message) const {
+        throw ConfigError(file_, mark.line + 1, mark.column + 1, path, message);
+    }
+
+    [[noreturn]] void fail(const Value& value, const std::string& message) const {
+        fail(value.mark(), value.path, message);
+    }
+
+    Mapping read_mapping(const Value& value, std::initializer_list<std::string_view> known) const {
+        if (!value.node.IsMap()) {
+            // "log:" with every line below commented out is the common way to get here.
+            const char* hint = value.node.IsNull() ? "; leave the key out to keep the defaults" : "";
+            fail(value, "expected a mapping, got " + describe_node(value.node) + hint);
+        }
+        Mapping mapping;
+        for (auto it = value.node.begin(); it != value.node.end(); ++it) {
+            const YAML::Node key = it->first;
+            if (!key.IsScalar()) fail(key.Mark(), value.path, "keys must be names, got " + describe_node(key));
+            const std::string& name = key.Scalar();
+            const std::string path = child_path(value.path, name);
+            // yaml-cpp keeps both entries of a repeated key; a silent "last one
+            // wins" would hide a half-edited config.
+            if (const Value* first = find(mapping, name)) {
+                fail(key.Mark(), path,
+                     "duplicate key " + quote(name) + "; it is first set at line " +
+                         std::to_string(first->key_mark.line + 1));
+            }
+            if (std::find(known.begin(), known.end(), name) == known.end()) {
+                std::string message = "unknown key " + quote(name);
+                if (name == "<<") {
+                    message += "; YAML merge keys are not supported, write the keys out";
+                } else {
+                    std::string names;
+                    for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+                    message += " (known here: " + names + ")";
+                }
+                fail(key.Mark(), path, message);
+            }
+            mapping.emplace(name, Value{it->second, path, key.Mark()});
+        }
+        return mapping;
+    }
+
+    std::vector<Value> read_list(const Value& value) const {
+        if (!value.node.IsSequence()) fail(value, "expected a list, got " + describe_node(value.node));
+        std::vector<Value> items;
+        for (const YAML::Node& item : value.node) {
+            // A null item has no position of its own; the list's is the nearest honest one.
+            const YAML::Mark mark = item.IsNull() ? value.mark() : item.Mark();
+            items.push_back({item, index_path(value.path, items.size()), mark});
+        }
+        return items;
+    }
+
+    std::string read_scalar(const Value& value, std::string_view expected) const {
+        if (!value.node.IsScalar()) {
+            fail(value, "expected " + std::string(expected) + ", got " + describe_node(value.node));
+        }
+        return value.node.Scalar();
+    }
+
+    std::string read_string(const Value& value) const { return read_scalar(value, "a string"); }
+
+    // Only YAML 1.2's spellings: yes/no/on/off are strings there, and a value
+    // that one reader takes for a boolean and another for a string is a trap.
+    bool read_bool(const Value& value) const {
+        const std::string text = read_scalar(value, "true or false");
+        if (text == "true" || text == "True" || text == "TRUE") return true;
+        if (text == "false" || text == "False" || text == "FALSE") return false;
+        fail(value, "expected true or false, got " + quote(text));
+    }
+
+    std::uint64_t to_number(const Value& value, std::string_view digits) const {
+        std::uint64_t n = 0;
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (error != std::errc{} || end != digits.data() + digits.size()) {
+            fail(value, quote(value.node.Scalar()) + " is too large");
+        }
+        return n;
+    }
+
+    // Whole decimal numbers only: no sign, no hex, no separators, so that a
+    // typo cannot quietly mean something else.
+    template <typename T>
+    T read_integer(const Value& value, T min = 0, T max = std::numeric_limits<T>::max()) const {
+        const std::string text = read_scalar(value, "a whole number");
+        if (text.starts_with('-') && all_digits(std::string_view(text).substr(1))) {
+            fail(value, "must not be negative, got " + text);
+        }
+        if (!all_digits(text)) fail(value, "expected a whole number, got " + quote(text));
+        const std::uint64_t n = to_number(value, text);
+        const auto low = static_cast<std::uint64_t>(min);
+        const auto high = static_cast<std::uint64_t>(max);
+        if (n < low || n > high) {
+            fail(value, (low == 0 ? "must be at most " + std::to_string(high)
+                                  : "must be between " + std::to_string(low) + " and " + std::to_string(high)) +
+                            ", got " + text);
+        }
+        return static_cast<T>(n);
+    }
+
+    // Bytes: "65536", "65536B", "64KiB", "16MiB", "1GiB".
+    std::size_t read_size(const Value& value, bool zero_allowed) const {
+        const std::string text = read_scalar(value, "a size");
+        const Quantity q = split_quantity(text);
+        std::uint64_t scale = 0;
+        if (q.unit.empty() || q.unit == "B") {
+            scale = 1;
+        } else if (q.unit == "KiB") {
+            scale = std::uint64_t{1} << 10;
+        } else if (q.unit == "MiB") {
+            scale = std::uint64_t{1} << 20;
+        } else if (q.unit == "GiB") {
+            scale = std::uint64_t{1} << 30;
+        }
+        if (q.number.empty() || scale == 0) {
+            fail(value, "expected a size: a whole number of bytes, optionally with the unit B, KiB, MiB or GiB "
+                        "(e.g. 65536 or 64KiB), got " + quote(text));
+        }
+        const std::uint64_t n = to_number(value, q.number);
+        if (n > std::numeric_limits<std::size_t>::max() / scale) fail(value, quote(text) + " is too large");
+        if (n == 0 && !zero_allowed) fail(value, "must be greater than 0");
+        return static_cast<std::size_t>(n * scale);
+    }
+
+    // "500ms", "30s", "2m", "1h". A bare number is refused because "30" could
+    // as well mean seconds as milliseconds; only 0 needs no unit.
+    std::uint32_t read_duration_ms(const Value& value, bool zero_disables) const {
+        const std::string text = read_scalar(value, "a duration");
+        const Quantity q = split_quantity(text);
+        if (!q.number.empty() && q.unit.empty() && to_number(value, q.number) != 0) {
+            fail(value, quote(text) + " has no unit; write e.g. " + text + "s for seconds or " + text +
+                            "ms for milliseconds");
+        }
+        std::uint64_t scale = 0;
+        if (q.unit.empty() || q.unit == "ms") {
+            scale = 1;
+        } else if (q.unit == "s") {
+            scale = 1000;
+        } else if (q.unit == "m") {
+            scale = 60 * 1000;
+        } else if (q.unit == "h") {
+            scale = 60 * 60 * 1000;
+        }
+        if (q.number.empty() || scale == 0) {
+            fail(value, "expected a duration: a whole number with the unit ms, s, m or h (e.g. 500ms, 30s, 2m), got " +
+                            quote(text));
+        }
+        const std::uint64_t n = to_number(value, q.number);
+        constexpr std::uint64_t max_ms = std::numeric_limits<std::uint32_t>::max();
+        if (n > max_ms / scale) {
+            fail(value, quote(text) + " is too long; the limit is " + std::to_string(max_ms) + "ms (about 49 days)");
+        }
+        if (n == 0 && !zero_disables) fail(value, "must be greater than 0");
+        return static_cast<std::uint32_t>(n * scale);
+    }
+
+    // What the HTTP request target of a WebSocket upgrade can be matched against.
+    std::string read_path(const Value& value) const {
+        const std::string text = read_string(value);
+        if (!text.starts_with('/')) fail(value, "must start with \"/\", got " + quote(text));
+        for (char c : text) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u <= 0x20 || u >= 0x7f || c == '?' || c == '#') {
+                fail(value, quote(text) + " is not a plain URL path (no spaces, query, fragment or non-ASCII)");
+            }
+        }
+        return text;
+    }
+
+    std::vector<ws::ListenOptions> read_listeners(const Value& value) const {
+        const std::vector<Value> items = read_list(value);
+        if (items.empty()) fail(value, "at least one listener is needed");
+        std::vector<ws::ListenOptions> listeners;
+        for (const Value& item : items) {
+            const Mapping m = read_mapping(item, {"host", "port", "backlog"});
+            ws::ListenOptions listen;
+            if (const Value* v = find(m, "host")) {
+                listen.host = read_string(*v);
+                unsigned char address[sizeof(in6_addr)];
+                if (inet_pton(AF_INET, listen.host.c_str(), address) != 1 &&
+                    inet_pton(AF_INET6, listen.host.c_str(), address) != 1) {
+                    fail(*v, "expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0, ::1 or :: "
+                             "(no brackets; host names are not resolved), got " + quote(listen.host));
+                }
+            }
+            if (const Value* v = find(m, "port")) listen.port = read_integer<std::uint16_t>(*v);
+            if (const Value* v = find(m, "backlog")) listen.backlog = read_integer<int>(*v);
+            listeners.push_back(std::move(listen));
+        }
+        return listeners;
+    }
+
+    LogConfig read_log(const Value& value) const {
+        const Mapping m = read_mapping(value, {"level"});
+        LogConfig log;
+        if (const Value* v = find(m, "level")) {
+            log.level = read_string(*v);
+            static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+            if (std::find(std::begin(levels), std::end(levels), log.level) == std::end(levels)) {
+                fail(*v, "expected trace, debug, info, warn, error, critical or off, got " + quote(log.level));
+            }
+        }
+        return log;
+    }
+
+    // Fills config.websocket and returns the echo_path value, which can only
+    // be checked once the realms' paths are known.
+    std::optional<Value> read_websocket(const Value& value, Config& config) const {
+        const Mapping m = read_mapping(
+            value, {"max_message_size", "max_fragments", "max_http_head", "max_http_headers", "handshake_timeout",
+                    "close_timeout", "ping_interval", "pong_timeout", "idle_timeout", "write_high_water",
+                    "write_queue_limit", "slow_consumer_timeout", "echo_path", "deflate"});
+        ws::WebSocketOptions& ws = config.websocket;
+        if (const Value* v = find(m, "max_message_size")) ws.max_message_size = read_size(*v, false);
+        if (const Value* v = find(m, "max_fragments")) ws.max_fragments = read_integer<std::size_t>(*v, 1);
+        if (const Value* v = find(m, "max_http_head")) ws.http.max_head_bytes = read_size(*v, false);
+        if (const Value* v = find(m, "max_http_headers")) ws.http.max_headers = read_integer<std::size_t>(*v, 1);
+        // A zero handshake timeout is off, as the connection treats it; the close,
+        // pong and slow-consumer clocks have no "off", zero would fire at once.
+        if (const Value* v = find(m, "handshake_timeout")) ws.handshake_timeout_ms = read_duration_ms(*v, true);
+        if (const Value* v = find(m, "close_timeout")) ws.close_timeout_ms = read_duration_ms(*v, false);
+        if (const Value* v = find(m, "ping_interval")) ws.ping_interval_ms = read_duration_ms(*v, true);
+        if (const Value* v = find(m, "pong_timeout")) ws.pong_timeout_ms = read_duration_ms(*v, false);
+        if (const Value* v = find(m, "idle_timeout")) ws.idle_timeout_ms = read_duration_ms(*v, true);
+        if (const Value* v = find(m, "write_high_water")) ws.write_high_water = read_size(*v, false);
+        if (const Value* v = find(m, "write_queue_limit")) ws.write_queue_limit = read_size(*v, false);
+        if (const Value* v = find(m, "slow_consumer_timeout")) {
+            ws.slow_consumer_timeout_ms = read_duration_ms(*v, false);
+        }
+        if (const Value* v = find(m, "deflate")) ws.deflate = read_deflate(*v);
+
+        // The defaults agree with each other, so whenever a check fails one of
+        // the keys involved is in the file; the error points at the limit if it
+        // is there, else at the key that outgrew it.
+        const Value* queue_limit = find(m, "write_queue_limit");
+        if (ws.write_queue_limit < ws.write_high_water) {
+            fail(queue_limit ? *queue_limit : *find(m, "write_high_water"),
+                 "write_queue_limit (" + describe_size(ws.write_queue_limit) + ") must be at least write_high_water (" +
+                     describe_size(ws.write_high_water) +
+                     "): reading pauses at the high-water mark so that the queue can drain before the hard limit");
+        }
+        if (ws.write_queue_limit < ws.max_message_size) {
+            fail(queue_limit ? *queue_limit : *find(m, "max_message_size"),
+                 "write_queue_limit (" + describe_size(ws.write_queue_limit) + ") must be at least max_message_size (" +
+                     describe_size(ws.max_message_size) +
+                     "): a single message must fit in the write queue, or delivering one of the largest "
+                     "allowed messages closes the connection");
+        }
+
+        if (const Value* v = find(m, "echo_path")) return *v;
+        return std::nullopt;
+    }
+
+    ws::DeflateOptions read_deflate(const Value& value) const {
+        const Mapping m = read_mapping(value, {"enabled", "min_size", "mem_level"});
+        ws::DeflateOptions deflate;
+        if (const Value* v = find(m, "enabled")) deflate.enabled = read_bool(*v);
+        if (const Value* v = find(m, "min_size")) deflate.min_size = read_size(*v, true);
+        if (const Value* v = find(m, "mem_level")) deflate.mem_level = read_integer<int>(*v, 1, 9);
+        return deflate;
+    }
+
+    HttpConfig read_http(const Value& value) const {
+        const Mapping m = read_mapping(value, {"serve_www", "www_root"});
+        HttpConfig http;
+        if (const Value* v = find(m, "serve_www")) http.serve_www = read_bool(*v);
+        if (const Value* v = find(m, "www_root")) http.www_root = read_string(*v);
+        return http;
+    }
+
+    // Keys that are given replace those of base; the others keep base's values.
+    SessionLimits read_limits(const Value& value, SessionLimits base) const {
+        const Mapping m = read_mapping(value, {"max_prefixes", "max_subscriptions", "max_pending_calls"});
+        if (const Value* v = find(m, "max_prefixes")) base.max_prefixes = read_integer<std::size_t>(*v);
+        if (const Value* v = find(m, "max_subscriptions")) base.max_subscriptions = read_integer<std::size_t>(*v);
+        if (const Value* v = find(m, "max_pending_calls")) base.max_pending_calls = read_integer<std::size_t>(*v);
+        return base;
+    }
+
+    BuiltinProcedures read_builtins(const Value& value) const {
+        const Mapping m = read_mapping(value, {"ping", "echo", "testee_dispatch"});
+        BuiltinProcedures builtins;
+        if (const Value* v = find(m, "ping")) builtins.ping = read_bool(*v);
+        if (const Value* v = find(m, "echo")) builtins.echo = read_bool(*v);
+        if (const Value* v = find(m, "testee_dispatch")) builtins.testee_dispatch = read_bool(*v);
+        return builtins;
+    }
+
+    // path_owners collects every realm path with a description of its owner,
+    // for the messages about paths used twice.
+    std::vector<RealmConfig> read_realms(const Value& value, const Config& config,
+                                         std::map<std::string, std::string, std::less<>>& path_owners) const {
+        const std::vector<Value> items = read_list(value);
+        if (items.empty()) fail(value, "at least one realm is needed");
+        std::map<std::string, int, std::less<>> name_lines;
+        std::vector<RealmConfig> realms;
+        for (const Value& item : items) {
+            const Mapping m = read_mapping(item, {"name", "paths", "accept_no_subprotocol", "strict",
+                                                  "max_message_size", "limits", "builtins"});
+            RealmConfig realm;
+
+            const Value* name = find(m, "name");
+            if (!name) fail(item, "missing required key \"name\"");
+            realm.name = read_string(*name);
+            if (realm.name.empty()) fail(*name, "must not be empty");
+            const int name_line = name->mark().line + 1;
+            if (auto [it, added] = name_lines.emplace(realm.name, name_line); !added) {
+                fail(*name,
+                     "realm name " + quote(realm.name) + " is already used at line " + std::to_string(it->second));
+            }
+
+            const Value* paths = find(m, "paths");
+            if (!paths) fail(item, "missing required key \"paths\"");
+            const std::vector<Value> path_items = read_list(*paths);
+            if (path_items.empty()) fail(*paths, "at least one path is needed");
+            for (const Value& path_item : path_items) {
+                std::string path = read_path(path_item);
+                const std::string owner = "realm " + quote(realm.name) + " (line " +
+                                          std::to_string(path_item.mark().line + 1) + ")";
+                if (auto [it, added] = path_owners.emplace(path, owner); !added) {
+                    fail(path_item, quote(path) + " is already the path of " + it->second);
+                }
+                realm.paths.push_back(std::move(path));
+            }
+
+            if (const Value* v = find(m, "accept_no_subprotocol")) realm.accept_no_subprotocol = read_bool(*v);
+            if (const Value* v = find(m, "strict")) realm.strict = read_bool(*v);
+            if (const Value* v = find(m, "max_message_size")) {
+                realm.max_message_size = read_size(*v, true);
+                if (realm.max_message_size > config.websocket.max_message_size) {
+                    fail(*v, describe_size(realm.max_message_size) + " exceeds websocket.max_message_size (" +
+                                 describe_size(config.websocket.max_message_size) +
+                                 "), the bound the transport enforces for every endpoint");
+                }
+            }
+            realm.limits = config.limits;
+            if (const Value* v = find(m, "limits")) realm.limits = read_limits(*v, config.limits);
+            if (const Value* v = find(m, "builtins")) realm.builtins = read_builtins(*v);
+            realms.push_back(std::move(realm));
+        }
+        return realms;
+    }
+
+    const std::string& file_;
+};
+
+}  // namespace
+
+ConfigError::ConfigError(std::string file_name, int line_number, int column_number, std::string path,
+                         const std::string& text)
+    : std::runtime_error(describe_location(file_name, line_number, column_number, path, text)),
+      file(std::move(file_name)),
+      line(line_number),
+      column(column_number),
+      key_path(std::move(path)),
+      message(text) {}
+
+Config parse_config(std::string_view yaml_text, const std::string& file_name) {
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        const bool placed = !e.mark.is_null();
+        throw ConfigError(file_name, placed ? e.mark.line + 1 : 0, placed ? e.mark.column + 1 : 0, "",
+                          "YAML syntax error: " + e.msg);
+    }
+    if (documents.size() > 1) {
+        // Only the first would be read; the rest would be ignored without a word.
+        const YAML::Mark mark = documents[1].Mark();
+        throw ConfigError(file_name, mark.line + 1, mark.column + 1, "",
+                          "a configuration is one YAML document, this is the start of a second one");
+    }
+    return Loader(file_name).load(documents.empty() ? YAML::Node() : documents.front());
+}
+
+Config load_config_file(const std::string& path) {
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (!file) throw ConfigError(path, 0, 0, "", std::string("cannot open: ") + std::strerror(errno));
+    std::string text;
+    char buffer[8192];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+    const bool failed = std::ferror(file) != 0;
+    // errno is read before fclose, which may overwrite it.
+    const std::string reason = failed ? std::strerror(errno) : "";
+    std::fclose(file);
+    if (failed) throw ConfigError(path, 0, 0, "", "cannot read: " + reason);
+    return parse_config(text, path);
+}
+
+}  // namespace kreuz::config

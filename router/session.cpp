@@ -1,0 +1,115 @@
+#include "router/session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "router/realm.h"
+
+namespace kreuz::router {
+
+namespace {
+
+// Rejections logged at info level per session before the rest go to debug,
+// so a misbehaving client cannot flood the log.
+constexpr std::size_t logged_rejections = 10;
+
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+Session::Session(Realm& realm, ws::Connection& connection, std::string id)
+    : realm_(realm), connection_(connection), id_(std::move(id)) {}
+
+void Session::send(std::shared_ptr<const std::string> message) { connection_.send(ws::Opcode::text, std::move(message)); }
+
+void Session::send(std::string_view message) { connection_.send(ws::Opcode::text, message); }
+
+bool Session::add_subscription(const std::string& topic) { return subscriptions_.insert(topic).second; }
+
+bool Session::remove_subscription(const std::string& topic) { return subscriptions_.erase(topic) != 0; }
+
+bool Session::call_started() { return ++pending_calls_ <= realm_.config().limits.max_pending_calls; }
+
+void Session::call_finished() {
+    if (pending_calls_ > 0) --pending_calls_;
+}
+
+void Session::on_message(ws::Connection&, ws::Opcode opcode, std::string_view payload) {
+    if (opcode != ws::Opcode::text) {
+        reject(ws::close_code::unsupported_data, "binary message on a WAMP session");
+        return;
+    }
+    wamp::ParseResult parsed = wamp::parse(payload);
+    if (auto* error = std::get_if<wamp::ParseError>(&parsed)) {
+        const bool not_wamp = error->kind == wamp::ParseError::Kind::invalid_json ||
+                              error->kind == wamp::ParseError::Kind::not_array;
+        reject(not_wamp ? ws::close_code::invalid_payload : ws::close_code::protocol_error, error->message);
+        return;
+    }
+    handle(std::get<wamp::Message>(parsed));
+}
+
+void Session::handle(wamp::Message& message) {
+    const config::SessionLimits& limits = realm_.config().limits;
+    std::visit(
+        Overloaded{
+            [&](wamp::Prefix& m) {
+                if (prefixes_.size() >= limits.max_prefixes && !prefixes_.contains(m.prefix)) {
+                    violate_limit("too many prefixes");
+                    return;
+                }
+                prefixes_.set(m.prefix, m.uri);
+            },
+            [&](wamp::Call& m) {
+                m.procedure = prefixes_.resolve(m.procedure);
+                realm_.dealer().call(*this, m);
+            },
+            [&](wamp::Subscribe& m) {
+                std::string topic = prefixes_.resolve(m.topic);
+                if (subscriptions_.size() >= limits.max_subscriptions && !subscriptions_.count(topic)) {
+                    violate_limit("too many subscriptions");
+                    return;
+                }
+                realm_.broker().subscribe(*this, topic);
+            },
+            [&](wamp::Unsubscribe& m) { realm_.broker().unsubscribe(*this, prefixes_.resolve(m.topic)); },
+            [&](wamp::Publish& m) {
+                m.topic = prefixes_.resolve(m.topic);
+                realm_.broker().publish(m, id_);
+            },
+            [&](wamp::Welcome&) { reject(ws::close_code::protocol_error, "WELCOME is a server-to-client message"); },
+            [&](wamp::CallResult&) { reject(ws::close_code::protocol_error, "CALLRESULT is a server-to-client message"); },
+            [&](wamp::CallError&) { reject(ws::close_code::protocol_error, "CALLERROR is a server-to-client message"); },
+            [&](wamp::Event&) { reject(ws::close_code::protocol_error, "EVENT is a server-to-client message"); },
+        },
+        message);
+}
+
+void Session::reject(std::uint16_t close_code, std::string_view what) {
+    if (realm_.config().strict) {
+        spdlog::info("[session {}] closing with {} (strict realm {}): {}", id_, close_code, realm_.name(), what);
+        connection_.close(close_code, what);
+        return;
+    }
+    if (++rejected_ <= logged_rejections) {
+        spdlog::info("[session {}] ignored message: {}", id_, what);
+    } else {
+        spdlog::debug("[session {}] ignored message: {}", id_, what);
+    }
+}
+
+void Session::violate_limit(std::string_view what) {
+    spdlog::warn("[session {}] {} in realm {}; closing with 1008", id_, what, realm_.name());
+    connection_.close(ws::close_code::policy_violation, what);
+}
+
+void Session::on_close(ws::Connection&, std::uint16_t code) {
+    spdlog::debug("[session {}] closed ({})", id_, code);
+    realm_.close_session(*this);
+}
+
+}  // namespace kreuz::router

@@ -1,0 +1,599 @@
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/loader.h"
+
+using kreuz::config::Config;
+using kreuz::config::ConfigError;
+using kreuz::config::default_config_yaml;
+using kreuz::config::load_config_file;
+using kreuz::config::parse_config;
+using kreuz::config::RealmConfig;
+
+namespace {
+
+Config parse(std::string_view yaml) { return parse_config(yaml, "test.yaml"); }
+
+ConfigError error_of(std::string_view yaml) {
+    try {
+        parse(yaml);
+    } catch (const ConfigError& e) {
+        return e;
+    }
+    throw std::logic_error("the configuration was accepted:\n" + std::string(yaml));
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+// The repository root, found from this file so that the test runs from any
+// working directory: absolute under CMake, relative to the root otherwise.
+std::filesystem::path source_root() {
+    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+}
+
+std::size_t size_of(const std::string& text) {
+    const Config c = parse("websocket:\n  max_message_size: " + text + "\n  write_queue_limit: 4GiB\n");
+    return c.websocket.max_message_size;
+}
+
+std::uint32_t ping_ms(const std::string& text) {
+    return parse("websocket:\n  ping_interval: " + text + "\n").websocket.ping_interval_ms;
+}
+
+void check_defaults(const RealmConfig& realm, const Config& config) {
+    CHECK(realm.name == "default");
+    CHECK(realm.paths == std::vector<std::string>{"/ws"});
+    CHECK_FALSE(realm.accept_no_subprotocol);
+    CHECK_FALSE(realm.strict);
+    CHECK(realm.max_message_size == 0);
+    CHECK(realm.limits.max_prefixes == config.limits.max_prefixes);
+    CHECK(realm.limits.max_subscriptions == config.limits.max_subscriptions);
+    CHECK(realm.limits.max_pending_calls == config.limits.max_pending_calls);
+    CHECK(realm.builtins.ping);
+    CHECK(realm.builtins.echo);
+    CHECK(realm.builtins.testee_dispatch);
+}
+
+}  // namespace
+
+TEST_CASE("config: an empty document is all defaults") {
+    for (std::string_view text : {"", "# only a comment\n", "{}"}) {
+        const Config c = parse(text);
+        REQUIRE(c.listeners.size() == 1);
+        CHECK(c.listeners[0].host == "127.0.0.1");
+        CHECK(c.listeners[0].port == 8080);
+        CHECK(c.listeners[0].backlog == 511);
+        CHECK(c.log.level == "info");
+        CHECK(c.echo_path.empty());
+        CHECK(c.http.serve_www);
+        CHECK(c.http.www_root.empty());
+        CHECK(c.limits.max_prefixes == 256);
+        CHECK(c.limits.max_subscriptions == 4096);
+        CHECK(c.limits.max_pending_calls == 1024);
+        const kreuz::ws::WebSocketOptions defaults;
+        CHECK(c.websocket.max_message_size == defaults.max_message_size);
+        CHECK(c.websocket.max_fragments == defaults.max_fragments);
+        CHECK(c.websocket.http.max_head_bytes == defaults.http.max_head_bytes);
+        CHECK(c.websocket.http.max_headers == defaults.http.max_headers);
+        CHECK(c.websocket.handshake_timeout_ms == defaults.handshake_timeout_ms);
+        CHECK(c.websocket.close_timeout_ms == defaults.close_timeout_ms);
+        CHECK(c.websocket.ping_interval_ms == defaults.ping_interval_ms);
+        CHECK(c.websocket.pong_timeout_ms == defaults.pong_timeout_ms);
+        CHECK(c.websocket.idle_timeout_ms == defaults.idle_timeout_ms);
+        CHECK(c.websocket.write_high_water == defaults.write_high_water);
+        CHECK(c.websocket.write_queue_limit == defaults.write_queue_limit);
+        CHECK(c.websocket.slow_consumer_timeout_ms == defaults.slow_consumer_timeout_ms);
+        CHECK(c.websocket.deflate.enabled == defaults.deflate.enabled);
+        CHECK(c.websocket.deflate.min_size == defaults.deflate.min_size);
+        CHECK(c.websocket.deflate.mem_level == defaults.deflate.mem_level);
+        REQUIRE(c.realms.size() == 1);
+        check_defaults(c.realms[0], c);
+    }
+}
+
+TEST_CASE("config: the embedded default") {
+    const Config c = parse_config(default_config_yaml(), "<embedded default>");
+    REQUIRE(c.listeners.size() == 1);
+    CHECK(c.listeners[0].host == "127.0.0.1");
+    CHECK(c.listeners[0].port == 8080);
+    CHECK(c.log.level == "info");
+    CHECK(c.echo_path.empty());
+    REQUIRE(c.realms.size() == 1);
+    check_defaults(c.realms[0], c);
+}
+
+TEST_CASE("config: docker/kreuz.yaml loads") {
+    const Config c = load_config_file((source_root() / "docker" / "kreuz.yaml").string());
+    CHECK_FALSE(c.listeners.empty());
+    CHECK_FALSE(c.realms.empty());
+}
+
+TEST_CASE("config: every YAML example in docs/CONFIG.md loads") {
+    const std::filesystem::path doc = source_root() / "docs" / "CONFIG.md";
+    std::ifstream in(doc);
+    REQUIRE(in);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    constexpr std::string_view open = "```yaml\n";
+    int examples = 0;
+    for (std::size_t at = text.find(open); at != std::string::npos; at = text.find(open, at)) {
+        at += open.size();
+        const std::size_t end = text.find("```", at);
+        REQUIRE(end != std::string::npos);
+        const std::string example = text.substr(at, end - at);
+        CAPTURE(example);
+        CHECK_NOTHROW(parse_config(example, doc.string()));
+        ++examples;
+    }
+    CHECK(examples >= 4);
+
+    // The documented embedded default is the real one, less its comment line.
+    const std::size_t section = text.find("## The embedded default");
+    REQUIRE(section != std::string::npos);
+    const std::size_t start = text.find(open, section) + open.size();
+    const std::string documented = text.substr(start, text.find("```", start) - start);
+    CHECK(default_config_yaml().ends_with(documented));
+}
+
+TEST_CASE("config: every key") {
+    const Config c = parse(R"(
+listen:
+  - host: 0.0.0.0
+    port: 9000
+    backlog: 1024
+  - host: "::1"
+    port: 0
+log:
+  level: warn
+websocket:
+  max_message_size: 8MiB
+  max_fragments: 1000
+  max_http_head: 16KiB
+  max_http_headers: 32
+  handshake_timeout: 3s
+  close_timeout: 1500ms
+  ping_interval: 2m
+  pong_timeout: 20s
+  idle_timeout: 1h
+  write_high_water: 1MiB
+  write_queue_limit: 32MiB
+  slow_consumer_timeout: 7s
+  echo_path: /echo
+  deflate:
+    enabled: false
+    min_size: 0
+    mem_level: 9
+http:
+  serve_www: false
+  www_root: /srv/www
+limits:
+  max_prefixes: 10
+  max_subscriptions: 20
+  max_pending_calls: 30
+realms:
+  - name: main
+    paths: [/ws, /wamp]
+    accept_no_subprotocol: true
+    strict: true
+    max_message_size: 1MiB
+    limits: {max_prefixes: 5, max_subscriptions: 6, max_pending_calls: 7}
+    builtins: {ping: false, echo: false, testee_dispatch: false}
+  - name: second
+    paths:
+      - /second
+)");
+    REQUIRE(c.listeners.size() == 2);
+    CHECK(c.listeners[0].host == "0.0.0.0");
+    CHECK(c.listeners[0].port == 9000);
+    CHECK(c.listeners[0].backlog == 1024);
+    CHECK(c.listeners[1].host == "::1");
+    CHECK(c.listeners[1].port == 0);
+    CHECK(c.listeners[1].backlog == 511);
+    CHECK(c.log.level == "warn");
+    const auto& ws = c.websocket;
+    CHECK(ws.max_message_size == 8u << 20);
+    CHECK(ws.max_fragments == 1000);
+    CHECK(ws.http.max_head_bytes == 16u << 10);
+    CHECK(ws.http.max_headers == 32);
+    CHECK(ws.handshake_timeout_ms == 3000);
+    CHECK(ws.close_timeout_ms == 1500);
+    CHECK(ws.ping_interval_ms == 120000);
+    CHECK(ws.pong_timeout_ms == 20000);
+    CHECK(ws.idle_timeout_ms == 3600000);
+    CHECK(ws.write_high_water == 1u << 20);
+    CHECK(ws.write_queue_limit == 32u << 20);
+    CHECK(ws.slow_consumer_timeout_ms == 7000);
+    CHECK(c.echo_path == "/echo");
+    CHECK_FALSE(ws.deflate.enabled);
+    CHECK(ws.deflate.min_size == 0);
+    CHECK(ws.deflate.mem_level == 9);
+    CHECK_FALSE(c.http.serve_www);
+    CHECK(c.http.www_root == "/srv/www");
+    CHECK(c.limits.max_prefixes == 10);
+    CHECK(c.limits.max_subscriptions == 20);
+    CHECK(c.limits.max_pending_calls == 30);
+    REQUIRE(c.realms.size() == 2);
+    const RealmConfig& main = c.realms[0];
+    CHECK(main.name == "main");
+    CHECK(main.paths == std::vector<std::string>{"/ws", "/wamp"});
+    CHECK(main.accept_no_subprotocol);
+    CHECK(main.strict);
+    CHECK(main.max_message_size == 1u << 20);
+    CHECK(main.limits.max_prefixes == 5);
+    CHECK(main.limits.max_subscriptions == 6);
+    CHECK(main.limits.max_pending_calls == 7);
+    CHECK_FALSE(main.builtins.ping);
+    CHECK_FALSE(main.builtins.echo);
+    CHECK_FALSE(main.builtins.testee_dispatch);
+    const RealmConfig& second = c.realms[1];
+    CHECK(second.name == "second");
+    CHECK(second.paths == std::vector<std::string>{"/second"});
+    CHECK_FALSE(second.accept_no_subprotocol);
+    CHECK(second.max_message_size == 0);
+    CHECK(second.builtins.echo);
+}
+
+TEST_CASE("config: realm limits override the top-level ones key by key") {
+    const Config c = parse(R"(
+realms:
+  - name: a
+    paths: [/a]
+    limits: {max_prefixes: 64}
+  - name: b
+    paths: [/b]
+limits:
+  max_subscriptions: 100
+  max_pending_calls: 50
+)");
+    CHECK(c.realms[0].limits.max_prefixes == 64);
+    CHECK(c.realms[0].limits.max_subscriptions == 100);
+    CHECK(c.realms[0].limits.max_pending_calls == 50);
+    CHECK(c.realms[1].limits.max_prefixes == 256);
+    CHECK(c.realms[1].limits.max_subscriptions == 100);
+    CHECK(c.realms[1].limits.max_pending_calls == 50);
+    // The implicit default realm inherits them too.
+    const Config d = parse("limits: {max_prefixes: 3}\n");
+    CHECK(d.realms[0].limits.max_prefixes == 3);
+}
+
+TEST_CASE("config: sizes") {
+    CHECK(size_of("65536") == 65536);
+    CHECK(size_of("100B") == 100);
+    CHECK(size_of("64KiB") == 64u << 10);
+    CHECK(size_of("3MiB") == 3u << 20);
+    CHECK(size_of("2GiB") == std::size_t{2} << 30);
+    CHECK(size_of("64 KiB") == 64u << 10);
+    CHECK(size_of("\"1024\"") == 1024);
+    CHECK(parse("websocket: {deflate: {min_size: 0}}").websocket.deflate.min_size == 0);
+
+    for (std::string bad : {"64KB", "64kib", "64k", "1.5MiB", "MiB", "-1", "1e6", "0x100", "64 KiB extra"}) {
+        CAPTURE(bad);
+        const ConfigError e = error_of("websocket:\n  max_message_size: " + bad + "\n");
+        CHECK(e.line == 2);
+        CHECK(e.key_path == "websocket.max_message_size");
+        CHECK(contains(e.message, "B, KiB, MiB or GiB"));
+    }
+    const ConfigError zero = error_of("websocket:\n  max_http_head: 0\n");
+    CHECK(zero.key_path == "websocket.max_http_head");
+    CHECK(contains(zero.message, "greater than 0"));
+    const ConfigError huge = error_of("websocket:\n  write_queue_limit: 99999999999999GiB\n");
+    CHECK(huge.key_path == "websocket.write_queue_limit");
+    CHECK(contains(huge.message, "too large"));
+    const ConfigError overflow = error_of("websocket:\n  write_queue_limit: 99999999999999999999999\n");
+    CHECK(contains(overflow.message, "too large"));
+}
+
+TEST_CASE("config: durations") {
+    CHECK(ping_ms("250ms") == 250);
+    CHECK(ping_ms("30s") == 30000);
+    CHECK(ping_ms("2m") == 120000);
+    CHECK(ping_ms("1h") == 3600000);
+    CHECK(ping_ms("5 s") == 5000);
+    CHECK(ping_ms("0") == 0);
+    CHECK(ping_ms("0s") == 0);
+    CHECK(ping_ms("0ms") == 0);
+    CHECK(parse("websocket: {idle_timeout: 0}").websocket.idle_timeout_ms == 0);
+    CHECK(parse("websocket: {handshake_timeout: 0s}").websocket.handshake_timeout_ms == 0);
+
+    const ConfigError bare = error_of("websocket:\n  ping_interval: 30\n");
+    CHECK(bare.line == 2);
+    CHECK(bare.key_path == "websocket.ping_interval");
+    CHECK(contains(bare.message, "no unit"));
+    CHECK(contains(bare.message, "30s"));
+
+    for (std::string bad : {"30sec", "1.5s", "s", "10d", "-5s", "30S", "1m30s"}) {
+        CAPTURE(bad);
+        const ConfigError e = error_of("websocket:\n  pong_timeout: " + bad + "\n");
+        CHECK(e.line == 2);
+        CHECK(e.key_path == "websocket.pong_timeout");
+        CHECK(contains(e.message, "ms, s, m or h"));
+    }
+    for (std::string key : {"close_timeout", "pong_timeout", "slow_consumer_timeout"}) {
+        CAPTURE(key);
+        const ConfigError e = error_of("websocket:\n  " + key + ": 0s\n");
+        CHECK(e.key_path == "websocket." + key);
+        CHECK(contains(e.message, "greater than 0"));
+    }
+    const ConfigError too_long = error_of("websocket:\n  idle_timeout: 1200h\n");
+    CHECK(contains(too_long.message, "too long"));
+    CHECK(parse("websocket: {idle_timeout: 1193h}").websocket.idle_timeout_ms == 1193u * 3600000u);
+}
+
+TEST_CASE("config: integers and booleans") {
+    const ConfigError negative = error_of("listen:\n  - port: -1\n");
+    CHECK(negative.line == 2);
+    CHECK(negative.key_path == "listen[0].port");
+    CHECK(contains(negative.message, "negative"));
+
+    const ConfigError port = error_of("listen:\n  - host: 127.0.0.1\n    port: 65536\n");
+    CHECK(port.line == 3);
+    CHECK(port.column == 11);
+    CHECK(port.key_path == "listen[0].port");
+    CHECK(contains(port.message, "at most 65535"));
+
+    const ConfigError backlog = error_of("listen:\n  - backlog: 4294967296\n");
+    CHECK(backlog.key_path == "listen[0].backlog");
+    CHECK(contains(backlog.message, "at most 2147483647"));
+
+    const ConfigError text = error_of("limits:\n  max_prefixes: many\n");
+    CHECK(text.key_path == "limits.max_prefixes");
+    CHECK(contains(text.message, "whole number"));
+
+    const ConfigError mem = error_of("websocket:\n  deflate:\n    mem_level: 0\n");
+    CHECK(mem.line == 3);
+    CHECK(mem.key_path == "websocket.deflate.mem_level");
+    CHECK(contains(mem.message, "between 1 and 9"));
+
+    CHECK(contains(error_of("websocket: {max_fragments: 0}").message, "between 1 and"));
+
+    const ConfigError yes = error_of("http:\n  serve_www: yes\n");
+    CHECK(yes.key_path == "http.serve_www");
+    CHECK(contains(yes.message, "true or false"));
+}
+
+TEST_CASE("config: unknown keys") {
+    const ConfigError top = error_of("log:\n  level: info\nbogus: 1\n");
+    CHECK(top.line == 3);
+    CHECK(top.column == 1);
+    CHECK(top.key_path == "bogus");
+    CHECK(std::string(top.what()) == "test.yaml:3:1: bogus: unknown key \"bogus\" (known here: listen, log, websocket, "
+                                     "http, limits, realms)");
+
+    const ConfigError nested = error_of(R"(realms:
+  - name: a
+    paths: [/a]
+  - name: b
+    paths: [/b]
+    builtins:
+      ping: true
+      pong: true
+)");
+    CHECK(nested.line == 8);
+    CHECK(nested.column == 7);
+    CHECK(nested.key_path == "realms[1].builtins.pong");
+    CHECK(contains(nested.message, "unknown key \"pong\""));
+
+    const ConfigError merge = error_of("limits:\n  <<: {max_prefixes: 1}\n");
+    CHECK(contains(merge.message, "merge keys"));
+}
+
+TEST_CASE("config: wrong types") {
+    const ConfigError map_for_list = error_of("listen:\n  host: 127.0.0.1\n");
+    CHECK(map_for_list.line == 2);
+    CHECK(map_for_list.key_path == "listen");
+    CHECK(map_for_list.message == "expected a list, got a mapping");
+
+    const ConfigError list_for_scalar = error_of("log:\n  level: [info]\n");
+    CHECK(list_for_scalar.line == 2);
+    CHECK(list_for_scalar.key_path == "log.level");
+    CHECK(contains(list_for_scalar.message, "got a list"));
+
+    const ConfigError scalar_for_map = error_of("websocket: fast\n");
+    CHECK(scalar_for_map.key_path == "websocket");
+    CHECK(scalar_for_map.message == "expected a mapping, got \"fast\"");
+
+    // An empty value is reported on its key's line, not on the line after it.
+    const ConfigError null_map = error_of("http:\nlimits: {}\n");
+    CHECK(null_map.line == 1);
+    CHECK(null_map.key_path == "http");
+    CHECK(contains(null_map.message, "got an empty value"));
+
+    const ConfigError top = error_of("- a\n- b\n");
+    CHECK(top.line == 1);
+    CHECK(top.key_path.empty());
+    CHECK(std::string(top.what()) == "test.yaml:1:1: expected a mapping, got a list");
+
+    const ConfigError key = error_of("? [a]\n: 1\n");
+    CHECK(contains(key.message, "keys must be names"));
+}
+
+TEST_CASE("config: bad values") {
+    const ConfigError host = error_of("listen:\n  - host: localhost\n");
+    CHECK(host.key_path == "listen[0].host");
+    CHECK(contains(host.message, "IPv4 or IPv6"));
+    CHECK(contains(error_of("listen: [{host: \"[::1]\"}]").message, "no brackets"));
+    CHECK(parse("listen: [{host: \"::\"}]").listeners[0].host == "::");
+
+    const ConfigError level = error_of("log:\n  level: verbose\n");
+    CHECK(level.key_path == "log.level");
+    CHECK(contains(level.message, "trace, debug, info, warn, error, critical or off"));
+
+    const ConfigError echo = error_of("websocket:\n  echo_path: echo\n");
+    CHECK(echo.key_path == "websocket.echo_path");
+    CHECK(contains(echo.message, "must start with \"/\""));
+    CHECK(parse("websocket: {echo_path: null}").echo_path.empty());
+    CHECK(parse("websocket: {echo_path: ~}").echo_path.empty());
+
+    const ConfigError query = error_of("realms:\n  - name: a\n    paths:\n      - /a?x=1\n");
+    CHECK(query.line == 4);
+    CHECK(query.key_path == "realms[0].paths[0]");
+    CHECK(contains(query.message, "plain URL path"));
+
+    const ConfigError no_name = error_of("realms:\n  - paths: [/a]\n");
+    CHECK(no_name.line == 2);
+    CHECK(no_name.key_path == "realms[0]");
+    CHECK(no_name.message == "missing required key \"name\"");
+
+    const ConfigError empty_name = error_of("realms:\n  - name: \"\"\n    paths: [/a]\n");
+    CHECK(empty_name.key_path == "realms[0].name");
+
+    const ConfigError no_paths = error_of("realms:\n  - name: a\n");
+    CHECK(no_paths.key_path == "realms[0]");
+    CHECK(no_paths.message == "missing required key \"paths\"");
+
+    const ConfigError empty_paths = error_of("realms:\n  - name: a\n    paths: []\n");
+    CHECK(empty_paths.line == 3);
+    CHECK(empty_paths.key_path == "realms[0].paths");
+
+    const ConfigError no_listeners = error_of("listen: []\n");
+    CHECK(contains(no_listeners.message, "at least one listener"));
+}
+
+TEST_CASE("config: empty realms") {
+    const ConfigError e = error_of("log: {level: info}\nrealms: []\n");
+    CHECK(e.line == 2);
+    CHECK(e.column == 9);
+    CHECK(e.key_path == "realms");
+    CHECK(contains(e.message, "at least one realm"));
+}
+
+TEST_CASE("config: duplicate realm names and paths") {
+    const ConfigError name = error_of(R"(realms:
+  - name: a
+    paths: [/a]
+  - name: a
+    paths: [/b]
+)");
+    CHECK(name.line == 4);
+    CHECK(name.key_path == "realms[1].name");
+    CHECK(contains(name.message, "already used at line 2"));
+
+    const ConfigError path = error_of(R"(realms:
+  - name: a
+    paths: [/a, /shared]
+  - name: b
+    paths:
+      - /b
+      - /shared
+)");
+    CHECK(path.line == 7);
+    CHECK(path.key_path == "realms[1].paths[1]");
+    CHECK(contains(path.message, "already the path of realm \"a\" (line 3)"));
+
+    const ConfigError same_realm = error_of("realms:\n  - name: a\n    paths: [/a, /a]\n");
+    CHECK(same_realm.key_path == "realms[0].paths[1]");
+
+    const ConfigError echo = error_of(R"(websocket:
+  echo_path: /a
+realms:
+  - name: a
+    paths: [/a]
+)");
+    CHECK(echo.line == 2);
+    CHECK(echo.key_path == "websocket.echo_path");
+    CHECK(contains(echo.message, "already the path of realm \"a\""));
+
+    const ConfigError implicit = error_of("websocket:\n  echo_path: /ws\n");
+    CHECK(implicit.line == 2);
+    CHECK(contains(implicit.message, "the default realm"));
+}
+
+TEST_CASE("config: duplicate keys") {
+    const ConfigError e = error_of(R"(websocket:
+  ping_interval: 10s
+  pong_timeout: 5s
+  ping_interval: 20s
+)");
+    CHECK(e.line == 4);
+    CHECK(e.column == 3);
+    CHECK(e.key_path == "websocket.ping_interval");
+    CHECK(contains(e.message, "duplicate key \"ping_interval\"; it is first set at line 2"));
+
+    const ConfigError top = error_of("log: {level: info}\nlog: {level: warn}\n");
+    CHECK(top.line == 2);
+    CHECK(top.key_path == "log");
+}
+
+TEST_CASE("config: YAML syntax errors") {
+    const ConfigError e = error_of("log:\n  level: info\nwebsocket:\n  ping_interval: 30s\n   pong_timeout: 5s\n");
+    CHECK(e.line == 5);
+    CHECK(e.key_path.empty());
+    CHECK(e.file == "test.yaml");
+    CHECK(contains(e.what(), "test.yaml:5:"));
+    CHECK(contains(e.message, "YAML syntax error"));
+
+    const ConfigError tab = error_of("log:\n\tlevel: info\n");
+    CHECK(tab.line == 2);
+
+    const ConfigError two = error_of("log: {level: info}\n---\nlog: {level: warn}\n");
+    CHECK(two.line == 3);
+    CHECK(contains(two.message, "one YAML document"));
+}
+
+TEST_CASE("config: write_queue_limit must hold the high-water mark and one message") {
+    const ConfigError high_water = error_of(R"(websocket:
+  write_high_water: 8MiB
+  write_queue_limit: 4MiB
+  max_message_size: 1MiB
+)");
+    CHECK(high_water.line == 3);
+    CHECK(high_water.key_path == "websocket.write_queue_limit");
+    CHECK(contains(high_water.message, "write_queue_limit (4MiB) must be at least write_high_water (8MiB)"));
+
+    const ConfigError message = error_of(R"(websocket:
+  write_queue_limit: 8MiB
+)");
+    CHECK(message.line == 2);
+    CHECK(message.key_path == "websocket.write_queue_limit");
+    CHECK(contains(message.message, "must be at least max_message_size (16MiB)"));
+    CHECK(contains(message.message, "a single message must fit"));
+
+    // Without a write_queue_limit in the file, the key that outgrew the default is to blame.
+    const ConfigError grown = error_of("websocket:\n  deflate: {enabled: true}\n  max_message_size: 100MiB\n");
+    CHECK(grown.line == 3);
+    CHECK(grown.key_path == "websocket.max_message_size");
+
+    CHECK(parse("websocket: {max_message_size: 64MiB}").websocket.max_message_size == 64u << 20);
+}
+
+TEST_CASE("config: a realm's max_message_size is bounded by the websocket one") {
+    const ConfigError e = error_of(R"(websocket:
+  max_message_size: 1MiB
+realms:
+  - name: a
+    paths: [/a]
+    max_message_size: 2MiB
+)");
+    CHECK(e.line == 6);
+    CHECK(e.key_path == "realms[0].max_message_size");
+    CHECK(contains(e.message, "2MiB exceeds websocket.max_message_size (1MiB)"));
+    CHECK(parse("realms: [{name: a, paths: [/a], max_message_size: 16MiB}]").realms[0].max_message_size == 16u << 20);
+    CHECK(parse("realms: [{name: a, paths: [/a], max_message_size: 0}]").realms[0].max_message_size == 0);
+}
+
+TEST_CASE("config: files") {
+    const std::string missing = (std::filesystem::temp_directory_path() / "kreuz-no-such-config.yaml").string();
+    try {
+        load_config_file(missing);
+        FAIL("a missing file was accepted");
+    } catch (const ConfigError& e) {
+        CHECK(e.file == missing);
+        CHECK(e.line == 0);
+        CHECK(e.column == 0);
+        CHECK(std::string(e.what()) == missing + ": cannot open: No such file or directory");
+    }
+    try {
+        load_config_file(std::filesystem::temp_directory_path().string());
+        FAIL("a directory was accepted");
+    } catch (const ConfigError& e) {
+        CHECK(e.line == 0);
+        CHECK(contains(e.message, "Is a directory"));
+    }
+}
