@@ -535,4 +535,24 @@ Config load_config_file(const std::string& path) {
     return parse_config(text, path);
 }
 
+std::string inconsistency(const Config& config) {
+    const ws::WebSocketOptions& ws = config.websocket;
+    if (ws.write_queue_limit < ws.write_high_water) return "write_queue_limit must be at least write_high_water";
+    if (ws.write_queue_limit < ws.max_message_size) return "write_queue_limit must be at least max_message_size";
+    std::set<std::string> paths;
+    for (const RealmConfig& realm : config.realms) {
+        if (realm.max_message_size > ws.max_message_size) {
+            return "realm " + realm.name + ": max_message_size exceeds websocket.max_message_size";
+        }
+        for (const std::string& path : realm.paths) {
+            if (!paths.insert(path).second) return "path " + path + " is served by two realms";
+        }
+    }
+    if (!config.echo_path.empty()) {
+        if (config.echo_path[0] != '/') return "echo path must start with '/'";
+        if (paths.count(config.echo_path)) return "echo path " + config.echo_path + " is already a realm's path";
+    }
+    return {};
+}
+
 }  // namespace kreuz::config

@@ -32,6 +32,11 @@ Config parse_config(std::string_view yaml_text, const std::string& file_name);
 // Reads and parses the file. An unreadable file is a ConfigError with line 0.
 Config load_config_file(const std::string& path);
 
+// The relations between keys that loading checks, for a Config changed after
+// loading (command-line overrides, which carry no line to point at). Returns
+// an empty string when they hold, else what is wrong.
+std::string inconsistency(const Config& config);
+
 // The configuration the router runs without --config (config/default_config.cpp).
 // It is YAML rather than a default-constructed Config so that it goes through
 // the same parsing and validation as every file.

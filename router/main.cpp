@@ -138,6 +138,10 @@ int main(int argc, char** argv) {
     }
     overrides.apply(config);
     if (no_deflate) config.websocket.deflate.enabled = false;
+    if (const std::string problem = kreuz::config::inconsistency(config); !problem.empty()) {
+        std::cerr << "command line: " << problem << "\n";
+        return 1;
+    }
 
     auto logger = spdlog::stderr_color_mt("kreuz");
     spdlog::set_default_logger(logger);
