@@ -11,6 +11,9 @@ packages=(
   python3 python3-pytest python3-websockets python3-autobahn
   nodejs npm curl
 )
+# Chromium runs the browser tests; it is installed with its recommended
+# packages (fonts among them), the way the tests were written against it.
+browser_packages=(chromium)
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
@@ -19,14 +22,32 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-deps: installing ${missing[*]}"
+missing_browser=()
+if [ "${1:-}" = "--test" ]; then
+  for p in "${browser_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_browser+=("$p")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_browser[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]} ${missing_browser[*]}"
   "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  if [ ${#missing[@]} -gt 0 ]; then
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if [ ${#missing_browser[@]} -gt 0 ]; then
+    "${sudo[@]}" apt-get install -y -qq "${missing_browser[@]}" >/dev/null
+  fi
 fi
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-if [ "${1:-}" = "--test" ] && [ ! -d "$here/tests/node/node_modules/ws" ]; then
-  echo "install-deps: installing npm packages for tests/node"
-  (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error)
+if [ "${1:-}" = "--test" ]; then
+  # package-lock.json pins every module; npm ci installs exactly those.
+  for dir in tests/node tests/browser; do
+    if [ ! -f "$here/$dir/node_modules/.package-lock.json" ] ||
+       [ "$here/$dir/package-lock.json" -nt "$here/$dir/node_modules/.package-lock.json" ]; then
+      echo "install-deps: installing npm packages for $dir"
+      (cd "$here/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 fi
