@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: all deps test-deps build run test test-asan bench clean
+.PHONY: all deps test-deps build run test test-asan bench docker-test clean
 
 all: build
 
@@ -42,6 +42,10 @@ test-asan: test-deps $(ASAN_BUILD)/CMakeCache.txt
 
 bench: build
 	@echo "make bench: the load generator arrives with issue 6"; exit 1
+
+# Builds the container image and checks kreuz in it (podman/buildah, minutes; not part of `test`).
+docker-test:
+	@scripts/docker-test.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
