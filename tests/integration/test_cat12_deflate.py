@@ -246,3 +246,14 @@ def test_12_many_messages_pipelined(server):
     c.send(wire)
     for m in msgs:
         d.expect(OP_TEXT, m)
+
+
+@pytest.mark.parametrize("kind,size", [("text", 16 << 20), ("random", 4 << 20)], ids=["text-16M", "random-4M"])
+def test_12_large_compressed_messages(server, kind, size):
+    """The largest message the default limit allows, compressed, and a big incompressible one
+    (whose compressed form is larger than the message)."""
+    c, d = connect(server)
+    data = content(kind, size, seed=size)
+    d.send_compressed(opcode_for(kind), data, fragment_size=1 << 20)
+    d.expect(opcode_for(kind), data, timeout=60)
+    c.close_handshake(1000)

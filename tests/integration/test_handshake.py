@@ -318,3 +318,23 @@ def test_completed_handshake_outlives_handshake_timeout(make_server):
     time.sleep(0.8)
     c.echo(OP_TEXT, "still open after the handshake timeout")
     c.close_handshake(1000)
+
+
+# ---- RFC 9112 strictness
+
+def test_two_host_fields_is_400(server):
+    """RFC 9112 3.2: more than one Host field line -> 400."""
+    c, resp = raw_request(server.port, request(server.port, [], extra=[("Host", "other")]))
+    assert_rejection(c, resp, 400)
+
+
+def test_whitespace_before_colon_is_400(server):
+    """RFC 9112 5.1: whitespace between field name and colon -> 400."""
+    req = request(server.port, []).replace(b"Upgrade: websocket", b"Upgrade : websocket")
+    c, resp = raw_request(server.port, req)
+    assert_rejection(c, resp, 400)
+
+
+def test_two_keys_is_400(server):
+    c, resp = raw_request(server.port, request(server.port, [], extra=[("Sec-WebSocket-Key", new_key())]))
+    assert_rejection(c, resp, 400)

@@ -45,7 +45,7 @@ def test_sigterm_client_never_answers_close(make_server):
 
 
 def test_sigterm_client_answers_close(make_server):
-    srv = make_server("--close-timeout-ms", "5000")
+    srv = make_server("--close-timeout-ms", "30000")
     clients = [srv.ws() for _ in range(3)]
     for i, c in enumerate(clients):
         c.echo(OP_TEXT, f"client {i}")
@@ -56,6 +56,9 @@ def test_sigterm_client_answers_close(make_server):
         assert f.opcode == OP_CLOSE and f.close_code == 1001, f"expected Close 1001 on shutdown, got {f}"
         c.send_close(1001)
         c.expect_eof(2.0, what="after the closing handshake")
+        # as any client does on EOF; kreuz half-closes and waits (up to the close timeout) for
+        # the peer's FIN before it lets go of the connection
+        c.close()
     rc = srv.wait(t(5))
     elapsed = time.monotonic() - start
     assert rc == 0, describe_rc(rc)

@@ -88,16 +88,34 @@ def test_slow_consumer_disconnected_others_served(make_server):
 
 def test_write_queue_limit_closes_at_once(make_server):
     """Above --write-queue-limit the connection is closed at once, long before the slow-consumer
-    timeout."""
-    srv = make_server("--write-high-water", "65536", "--write-queue-limit", "131072",
-                      "--slow-consumer-timeout-ms", "60000")
+    timeout. (kreuz requires write_queue_limit >= write_high_water and >= max_message_size;
+    with the high-water mark equal to the limit, reading never pauses before the limit.)"""
+    srv = make_server("--max-message-size", "65536", "--write-high-water", "131072",
+                      "--write-queue-limit", "131072", "--slow-consumer-timeout-ms", "60000")
+    good = srv.ws()
     hog = srv.client(rcvbuf=4096)
     hog.handshake("/echo")
-    frame = build_frame(OP_BINARY, make_binary(1 * MiB, seed=8))
+    frame = build_frame(OP_BINARY, make_binary(60 * KiB, seed=8))
     start = time.monotonic()
-    sent, dropped, _ = _flood(hog, frame, None, limit_s=t(4), max_bytes=64 * MiB)
+    sent, dropped, worst = _flood(hog, frame, good, limit_s=t(6), max_bytes=256 * MiB)
     echoes, code = _drain_until_end(hog, 5)
-    assert time.monotonic() - start < t(10)
+    elapsed = time.monotonic() - start
+    assert elapsed < t(12), f"queue limit: the hog was dropped only after {elapsed:.1f}s"
+    assert worst < t(1.0), f"the well-behaved client waited {worst:.2f}s for an echo during the flood"
+    good.echo(OP_TEXT, "after the flood")
+
+
+def test_max_size_message_echoed_when_queue_limit_equals_max_size(make_server):
+    """kreuz accepts write_queue_limit == max_message_size; an echo of a message of exactly the
+    maximum size (plus its frame header) to a client that reads must still go out."""
+    srv = make_server("--max-message-size", "65536", "--write-high-water", "65536",
+                      "--write-queue-limit", "65536")
+    c = srv.ws()
+    for n in (65535, 65536):
+        data = make_binary(n, seed=n)
+        c.send_frame(OP_BINARY, data)
+        c.expect_message(OP_BINARY, data)
+    c.close_handshake(1000)
 
 
 def test_slow_reader_that_catches_up_is_kept(make_server):

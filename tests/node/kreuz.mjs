@@ -66,8 +66,10 @@ export async function startKreuz(extraArgs = []) {
     async stop() {
       if (exited) throw new Error(`kreuz had already exited: ${JSON.stringify(exited)}\n${log()}`);
       child.kill('SIGTERM');
-      const timer = sleep(10000).then(() => null);
-      const res = await Promise.race([exit, timer]);
+      let timer;
+      const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), 10000); });
+      const res = await Promise.race([exit, timeout]);
+      clearTimeout(timer);
       if (res === null) {
         child.kill('SIGKILL');
         throw new Error(`kreuz did not exit within 10 s of SIGTERM\n${log()}`);
