@@ -391,7 +391,9 @@ void Connection::queue_control(Opcode opcode, const std::uint8_t* payload, std::
 void Connection::after_queue_change() {
     server_.schedule_flush(this);
     const WebSocketOptions& o = server_.options();
-    if (queued_bytes_ > o.write_queue_limit && state_ == State::open) {
+    // A single frame always fits: the message size limit bounds it, and the
+    // configuration keeps the queue limit at least that large.
+    if (queued_bytes_ > o.write_queue_limit && frames_.size() > 1 && state_ == State::open) {
         spdlog::warn("[conn {}] slow consumer {}: {} bytes queued, over the limit of {}", id_, remote_address_,
                      queued_bytes_, o.write_queue_limit);
         drop_unsent();

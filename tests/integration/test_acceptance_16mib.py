@@ -1,6 +1,7 @@
 """Acceptance: a 16 MiB text message echoes intact (a) as one frame, (b) fragmented into
 64-byte frames, (c) written by the client one byte per send() call."""
 import os
+import subprocess
 import time
 
 from wsraw import OP_TEXT, build_frame, fragment_frames, make_text, record_timing
@@ -36,24 +37,26 @@ def test_16mib_in_64_byte_frames(server):
     c.close_handshake(1000)
 
 
-def test_16mib_one_byte_per_write(server):
-    """Every byte of the frame goes out in its own write() call (Nagle's algorithm on, as an
-    ordinary client would have it, so the kernel may coalesce segments). os.write with
-    prebuilt one-byte objects is the fastest per-byte loop Python has (~3.7 us a call here);
-    the time is printed in the summary."""
+def _byte_writer():
+    path = os.environ.get("KREUZ_BYTE_WRITER") or os.path.join(
+        os.path.dirname(os.environ.get("KREUZ_BIN", "/work/main/build/kreuz")), "byte_writer")
+    assert os.access(path, os.X_OK), f"byte_writer not built at {path}"
+    return path
+
+
+def test_16mib_one_byte_per_write(server, tmp_path):
+    """Every byte of the frame goes out in its own write() call, made by the small C++ tool
+    tests/tools/byte_writer on this test's socket (Python's per-call overhead would take
+    over a minute). Nagle's algorithm stays on, as an ordinary client has it, so the kernel
+    may coalesce segments and the server sees reads of every size."""
     c = server.client(nodelay=False)
     c.handshake("/echo")
     data = _text()
-    wire = build_frame(OP_TEXT, data)
-    c.sock.settimeout(None)
-    c.sock.setblocking(True)  # os.write blocks while the server catches up
+    wire_file = tmp_path / "frame.bin"
+    wire_file.write_bytes(build_frame(OP_TEXT, data))
     fd = c.sock.fileno()
-    write = os.write
-    one = [bytes([i]) for i in range(256)]
     start = time.monotonic()
-    for b in wire:
-        if write(fd, one[b]) != 1:
-            raise AssertionError("short write")
+    subprocess.run([_byte_writer(), str(fd), str(wire_file)], pass_fds=[fd], check=True, timeout=240)
     sent_at = time.monotonic()
     c.expect_message(OP_TEXT, data, timeout=60)
     end = time.monotonic()
