@@ -284,6 +284,9 @@ ParseResult parse(std::string_view text) {
         doc = json::parse(text);
     } catch (const json::parse_error& e) {
         return ParseError{ParseError::Kind::invalid_json, describe(e)};
+    } catch (const json::out_of_range&) {
+        // A number literal beyond the range of a double, such as 1e400.
+        return ParseError{ParseError::Kind::invalid_json, "number out of range"};
     }
     if (!doc.is_array()) {
         return ParseError{ParseError::Kind::not_array, "message must be a JSON array"};

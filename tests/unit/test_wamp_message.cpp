@@ -393,3 +393,13 @@ TEST_CASE("wamp message: PUBLISH fields") {
         CHECK(serialize(parsed(R"([7,"t","e",false,0])")) == R"([7,"t","e",false])");
     }
 }
+
+TEST_CASE("wamp parse: a number beyond the range of a double is invalid JSON, not a crash") {
+    for (const char* text : {"[7,\"t\",1e400]", "[2,\"c\",\"p\",-1e999]", "1e400"}) {
+        auto result = kreuz::wamp::parse(text);
+        auto* error = std::get_if<kreuz::wamp::ParseError>(&result);
+        REQUIRE(error != nullptr);
+        CHECK(error->kind == kreuz::wamp::ParseError::Kind::invalid_json);
+        CHECK(error->message == "number out of range");
+    }
+}
