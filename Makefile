@@ -41,7 +41,7 @@ test-asan: test-deps $(ASAN_BUILD)/CMakeCache.txt
 	  KREUZ_SANITIZED=1 ctest --output-on-failure
 
 bench: build
-	@echo "make bench: the load generator arrives with issue 6"; exit 1
+	BUILD=$(BUILD) bench/run.sh
 
 # Builds the container image and checks kreuz in it (podman/buildah, minutes; not part of `test`).
 docker-test:

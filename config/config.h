@@ -23,6 +23,17 @@ struct BuiltinProcedures {
     bool testee_dispatch = true;  // http://api.testsuite.wamp-proto.org/testee/control#dispatch
 };
 
+// What a session may do with the URIs a rule covers. The rule that applies to
+// a URI is the longest one whose uri is a leading part of it; it applies when
+// it equals the URI or has prefix set. A URI no rule applies to is denied.
+struct UriRule {
+    std::string uri;
+    bool prefix = false;
+    bool publish = true;
+    bool subscribe = true;
+    bool call = true;
+};
+
 struct RealmConfig {
     std::string name;
     std::vector<std::string> paths;      // URL paths the realm's WebSocket endpoint is served on
@@ -31,6 +42,7 @@ struct RealmConfig {
     std::size_t max_message_size = 0;    // 0: websocket.max_message_size
     SessionLimits limits;
     BuiltinProcedures builtins;
+    std::vector<UriRule> rules;          // empty: everything is allowed (open realm)
 };
 
 struct LogConfig {

@@ -433,6 +433,27 @@ private:
         return builtins;
     }
 
+    std::vector<UriRule> read_rules(const Value& value) const {
+        std::vector<UriRule> rules;
+        std::map<std::string, int, std::less<>> uri_lines;
+        for (const Value& item : read_list(value)) {
+            const Mapping m = read_mapping(item, {"uri", "prefix", "publish", "subscribe", "call"});
+            const Value* uri = find(m, "uri");
+            if (!uri) fail(item, "missing required key \"uri\"");
+            UriRule rule;
+            rule.uri = read_string(*uri);
+            if (auto [it, added] = uri_lines.emplace(rule.uri, uri->mark().line + 1); !added) {
+                fail(*uri, "a rule for " + quote(rule.uri) + " is already at line " + std::to_string(it->second));
+            }
+            if (const Value* v = find(m, "prefix")) rule.prefix = read_bool(*v);
+            if (const Value* v = find(m, "publish")) rule.publish = read_bool(*v);
+            if (const Value* v = find(m, "subscribe")) rule.subscribe = read_bool(*v);
+            if (const Value* v = find(m, "call")) rule.call = read_bool(*v);
+            rules.push_back(std::move(rule));
+        }
+        return rules;
+    }
+
     // path_owners collects every realm path with a description of its owner,
     // for the messages about paths used twice.
     std::vector<RealmConfig> read_realms(const Value& value, const Config& config,
@@ -443,7 +464,7 @@ private:
         std::vector<RealmConfig> realms;
         for (const Value& item : items) {
             const Mapping m = read_mapping(item, {"name", "paths", "accept_no_subprotocol", "strict",
-                                                  "max_message_size", "limits", "builtins"});
+                                                  "max_message_size", "limits", "builtins", "rules"});
             RealmConfig realm;
 
             const Value* name = find(m, "name");
@@ -483,6 +504,7 @@ private:
             realm.limits = config.limits;
             if (const Value* v = find(m, "limits")) realm.limits = read_limits(*v, config.limits);
             if (const Value* v = find(m, "builtins")) realm.builtins = read_builtins(*v);
+            if (const Value* v = find(m, "rules")) realm.rules = read_rules(*v);
             realms.push_back(std::move(realm));
         }
         return realms;

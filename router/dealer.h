@@ -23,6 +23,7 @@ namespace error_uri {
 inline constexpr const char* no_such_procedure = "http://api.wamp.ws/error#NoSuchRPCEndpoint";
 inline constexpr const char* generic = "http://api.wamp.ws/error#generic";
 inline constexpr const char* internal = "http://api.wamp.ws/error#internal";
+inline constexpr const char* not_authorized = "http://api.wamp.ws/error#not_authorized";
 inline constexpr const char* invalid_argument = "http://api.wamp.ws/error#invalid-argument";
 inline constexpr const char* too_many_pending_calls = "urn:kreuz:error:too-many-pending-calls";
 }  // namespace error_uri

@@ -7,7 +7,11 @@
 namespace kreuz::router {
 
 Realm::Realm(config::RealmConfig config, std::string server_ident)
-    : config_(std::move(config)), welcome_ident_(std::move(server_ident)), broker_(*this), dealer_(*this) {}
+    : config_(std::move(config)),
+      welcome_ident_(std::move(server_ident)),
+      rules_(config_.rules),
+      broker_(*this),
+      dealer_(*this) {}
 
 std::unique_ptr<Session> Realm::open_session(ws::Connection& connection) {
     std::string id = wamp::new_session_id();

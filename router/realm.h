@@ -12,6 +12,7 @@
 #include "router/broker.h"
 #include "router/dealer.h"
 #include "router/session.h"
+#include "router/uri_rules.h"
 
 namespace kreuz::router {
 
@@ -25,6 +26,7 @@ public:
     const std::string& name() const { return config_.name; }
     Broker& broker() { return broker_; }
     Dealer& dealer() { return dealer_; }
+    const UriRules& rules() const { return rules_; }
 
     // A new session on a freshly upgraded connection; WELCOME is queued.
     std::unique_ptr<Session> open_session(ws::Connection& connection);
@@ -42,6 +44,7 @@ private:
 
     config::RealmConfig config_;
     std::string welcome_ident_;
+    UriRules rules_;
     Broker broker_;
     Dealer dealer_;
     std::unordered_map<std::string, Session*, StringHash, std::equal_to<>> sessions_;

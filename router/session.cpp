@@ -66,10 +66,21 @@ void Session::handle(wamp::Message& message) {
             },
             [&](wamp::Call& m) {
                 m.procedure = prefixes_.resolve(m.procedure);
+                if (!realm_.rules().lookup(m.procedure).call) {
+                    spdlog::debug("[session {}] call to {} not authorized", id_, m.procedure);
+                    send(wamp::serialize(wamp::CallError{m.call_id, error_uri::not_authorized,
+                                                         "not authorized to call " + m.procedure, std::nullopt}));
+                    return;
+                }
                 realm_.dealer().call(*this, m);
             },
             [&](wamp::Subscribe& m) {
                 std::string topic = prefixes_.resolve(m.topic);
+                // WAMP v1 has no way to refuse a subscription: it is dropped silently.
+                if (!realm_.rules().lookup(topic).subscribe) {
+                    spdlog::debug("[session {}] subscription to {} not authorized", id_, topic);
+                    return;
+                }
                 if (subscriptions_.size() >= limits.max_subscriptions && !subscriptions_.count(topic)) {
                     violate_limit("too many subscriptions");
                     return;
@@ -79,6 +90,10 @@ void Session::handle(wamp::Message& message) {
             [&](wamp::Unsubscribe& m) { realm_.broker().unsubscribe(*this, prefixes_.resolve(m.topic)); },
             [&](wamp::Publish& m) {
                 m.topic = prefixes_.resolve(m.topic);
+                if (!realm_.rules().lookup(m.topic).publish) {
+                    spdlog::debug("[session {}] publication to {} not authorized", id_, m.topic);
+                    return;
+                }
                 realm_.broker().publish(m, id_);
             },
             [&](wamp::Welcome&) { reject(ws::close_code::protocol_error, "WELCOME is a server-to-client message"); },

@@ -9,8 +9,12 @@ packages=(
   libuv1-dev nlohmann-json3-dev libspdlog-dev libcli11-dev doctest-dev libyaml-cpp-dev
   libssl-dev zlib1g-dev libhiredis-dev libcurl4-openssl-dev
   python3 python3-pytest python3-websockets python3-autobahn
-  nodejs npm curl
+  curl
 )
+# Node may come from another packaging of nodejs that bundles npm (and
+# conflicts with Debian's npm package): only install what is really absent.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 # Chromium runs the browser tests; it is installed with its recommended
 # packages (fonts among them), the way the tests were written against it.
 browser_packages=(chromium)

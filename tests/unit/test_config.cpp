@@ -597,3 +597,36 @@ TEST_CASE("config: files") {
         CHECK(contains(e.message, "Is a directory"));
     }
 }
+
+TEST_CASE("config: realm rules") {
+    const Config c = parse(R"(realms:
+  - name: testee
+    paths: [/ws]
+    rules:
+      - {uri: "http://example.com/simple", prefix: true}
+      - {uri: "http://example.com/foobar"}
+      - {uri: "", prefix: true, publish: false, subscribe: false}
+)");
+    const auto& rules = c.realms.at(0).rules;
+    REQUIRE(rules.size() == 3);
+    CHECK(rules[0].uri == "http://example.com/simple");
+    CHECK(rules[0].prefix);
+    CHECK(rules[0].publish);
+    CHECK(rules[0].subscribe);
+    CHECK(rules[0].call);
+    CHECK_FALSE(rules[1].prefix);
+    CHECK(rules[2].uri.empty());
+    CHECK_FALSE(rules[2].publish);
+    CHECK_FALSE(rules[2].subscribe);
+    CHECK(rules[2].call);
+    CHECK(parse("").realms.at(0).rules.empty());
+
+    const ConfigError unknown = error_of("realms:\n  - name: a\n    paths: [/a]\n    rules:\n      - {uri: x, pub: true}\n");
+    CHECK(unknown.line == 5);
+    CHECK(unknown.key_path == "realms[0].rules[0].pub");
+    const ConfigError missing = error_of("realms:\n  - name: a\n    paths: [/a]\n    rules:\n      - {prefix: true}\n");
+    CHECK(contains(missing.message, "missing required key \"uri\""));
+    const ConfigError twice = error_of("realms:\n  - name: a\n    paths: [/a]\n    rules:\n      - {uri: x}\n      - {uri: x}\n");
+    CHECK(twice.line == 6);
+    CHECK(contains(twice.message, "already at line 5"));
+}

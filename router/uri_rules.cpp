@@ -1,0 +1,26 @@
+#include "router/uri_rules.h"
+
+namespace kreuz::router {
+
+UriRules::UriRules(std::vector<config::UriRule> rules) : rules_(std::move(rules)) {}
+
+Permissions UriRules::decide(std::string_view uri) const {
+    const config::UriRule* best = nullptr;
+    for (const config::UriRule& rule : rules_) {
+        if (uri.substr(0, rule.uri.size()) != rule.uri) continue;
+        if (!best || rule.uri.size() > best->uri.size()) best = &rule;
+    }
+    if (!best || (best->uri.size() != uri.size() && !best->prefix)) return {};
+    return {best->publish, best->subscribe, best->call};
+}
+
+Permissions UriRules::lookup(const std::string& uri) const {
+    if (open()) return {true, true, true};
+    if (auto it = cache_.find(uri); it != cache_.end()) return it->second;
+    const Permissions decision = decide(uri);
+    if (cache_.size() >= max_cached) cache_.clear();
+    cache_.emplace(uri, decision);
+    return decision;
+}
+
+}  // namespace kreuz::router
