@@ -3,6 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,32 @@ struct UriRule {
     bool call = true;
 };
 
+// Salted WAMP-CRA (digest section 8.4): the key is PBKDF2 of the secret, and
+// the challenge tells the client how to derive it.
+struct SaltedKey {
+    std::string salt;
+    std::uint32_t iterations = 10000;  // AutobahnJS's defaults
+    std::uint32_t keylen = 32;         // bytes
+};
+
+// A user that authenticates with WAMP-CRA under its key.
+struct AuthUser {
+    std::string key;   // the authKey of authreq
+    std::string role;  // a role of RealmConfig::roles; empty or unknown only in an open realm
+    // Unsalted: the secret. Salted: the secret, or the derived key itself when
+    // secret_is_derived_key (the router derives the others once at startup).
+    std::string secret;
+    std::optional<SaltedKey> salted;
+    bool secret_is_derived_key = false;
+};
+
+struct AuthConfig {
+    bool anonymous = true;                 // authreq(null) allowed
+    std::uint32_t timeout_ms = 0;          // close (1008) sessions not authenticated by then; 0: never
+    std::uint32_t failure_delay_ms = 800;  // mean of the random delay before invalid-signature
+    std::vector<AuthUser> users;
+};
+
 struct RealmConfig {
     std::string name;
     std::vector<std::string> paths;      // URL paths the realm's WebSocket endpoint is served on
@@ -43,6 +73,11 @@ struct RealmConfig {
     SessionLimits limits;
     BuiltinProcedures builtins;
     std::vector<UriRule> rules;          // empty: everything is allowed (open realm)
+    AuthConfig auth;
+    // Role name -> its rules, which replace `rules` for the sessions of that
+    // role. Sessions not (or anonymously) authenticated have the role "anonymous".
+    std::map<std::string, std::vector<UriRule>, std::less<>> roles;
+    std::vector<std::string> allowed_origins;  // empty: any Origin; else others get 403
 };
 
 struct LogConfig {

@@ -356,7 +356,8 @@ private:
         const Mapping m = read_mapping(
             value, {"max_message_size", "max_fragments", "max_http_head", "max_http_headers", "handshake_timeout",
                     "close_timeout", "ping_interval", "pong_timeout", "idle_timeout", "write_high_water",
-                    "write_queue_limit", "slow_consumer_timeout", "echo_path", "deflate"});
+                    "write_queue_limit", "slow_consumer_timeout", "echo_path", "deflate", "max_connections",
+                    "max_connections_per_ip", "max_handshakes", "message_rate", "message_burst"});
         ws::WebSocketOptions& ws = config.websocket;
         if (const Value* v = find(m, "max_message_size")) ws.max_message_size = read_size(*v, false);
         if (const Value* v = find(m, "max_fragments")) ws.max_fragments = read_integer<std::size_t>(*v, 1);
@@ -375,6 +376,15 @@ private:
             ws.slow_consumer_timeout_ms = read_duration_ms(*v, false);
         }
         if (const Value* v = find(m, "deflate")) ws.deflate = read_deflate(*v);
+        if (const Value* v = find(m, "max_connections")) ws.max_connections = read_integer<std::size_t>(*v);
+        if (const Value* v = find(m, "max_connections_per_ip")) {
+            ws.max_connections_per_ip = read_integer<std::size_t>(*v);
+        }
+        if (const Value* v = find(m, "max_handshakes")) ws.max_handshakes = read_integer<std::size_t>(*v);
+        if (const Value* v = find(m, "message_rate")) {
+            ws.message_rate = static_cast<double>(read_integer<std::uint32_t>(*v));
+        }
+        if (const Value* v = find(m, "message_burst")) ws.message_burst = read_integer<std::size_t>(*v, 1);
 
         // The defaults agree with each other, so whenever a check fails one of
         // the keys involved is in the file; the error points at the limit if it
@@ -464,7 +474,8 @@ private:
         std::vector<RealmConfig> realms;
         for (const Value& item : items) {
             const Mapping m = read_mapping(item, {"name", "paths", "accept_no_subprotocol", "strict",
-                                                  "max_message_size", "limits", "builtins", "rules"});
+                                                  "max_message_size", "limits", "builtins", "rules",
+                                                  "allowed_origins"});
             RealmConfig realm;
 
             const Value* name = find(m, "name");
@@ -505,6 +516,12 @@ private:
             if (const Value* v = find(m, "limits")) realm.limits = read_limits(*v, config.limits);
             if (const Value* v = find(m, "builtins")) realm.builtins = read_builtins(*v);
             if (const Value* v = find(m, "rules")) realm.rules = read_rules(*v);
+            if (const Value* v = find(m, "allowed_origins")) {
+                for (const Value& origin : read_list(*v)) {
+                    realm.allowed_origins.push_back(read_string(origin));
+                    if (realm.allowed_origins.back().empty()) fail(origin, "must not be empty");
+                }
+            }
             realms.push_back(std::move(realm));
         }
         return realms;

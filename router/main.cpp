@@ -77,6 +77,16 @@ void add_overrides(CLI::App& app, Overrides& o) {
                        [](Config& c, std::size_t v) { c.websocket.write_high_water = v; });
     o.add<std::size_t>(app, "--write-queue-limit", "Queued bytes that close a connection at once (1008)",
                        [](Config& c, std::size_t v) { c.websocket.write_queue_limit = v; });
+    o.add<std::size_t>(app, "--max-connections", "Open connections in total (0: no limit)",
+                       [](Config& c, std::size_t v) { c.websocket.max_connections = v; });
+    o.add<std::size_t>(app, "--max-connections-per-ip", "Open connections per client address (0: no limit)",
+                       [](Config& c, std::size_t v) { c.websocket.max_connections_per_ip = v; });
+    o.add<std::size_t>(app, "--max-handshakes", "Connections in the opening handshake at once (0: no limit)",
+                       [](Config& c, std::size_t v) { c.websocket.max_handshakes = v; });
+    o.add<std::uint32_t>(app, "--message-rate", "Messages per second per connection (0: no limit)",
+                         [](Config& c, std::uint32_t v) { c.websocket.message_rate = v; });
+    o.add<std::size_t>(app, "--message-burst", "Messages a connection may send at once after a quiet spell",
+                       [](Config& c, std::size_t v) { c.websocket.message_burst = v; });
     o.add<Ms>(app, "--slow-consumer-timeout-ms", "Close a connection that stays above the high-water mark this long (1008)",
               [](Config& c, Ms v) { c.websocket.slow_consumer_timeout_ms = v; });
 }

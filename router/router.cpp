@@ -22,6 +22,7 @@ Router::Router(const config::Config& config, ws::Server& server)
             // AutobahnPython's words, which WAMP v1 clients already know.
             endpoint.policy.subprotocol_missing_reason = "this server only speaks WAMP";
             endpoint.policy.deflate = config.websocket.deflate;
+            endpoint.policy.allowed_origins = realm_config.allowed_origins;
             endpoint.max_message_size = realm_config.max_message_size;
             Realm* target = realm.get();
             endpoint.open = [target](ws::Connection& connection) { return target->open_session(connection); };

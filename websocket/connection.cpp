@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -17,10 +19,11 @@ constexpr std::size_t kept_message_capacity = 1u << 20;
 // Frames handed to one write call; bounds the iovec array on the stack.
 constexpr std::size_t max_batch_frames = 64;
 
-std::string peer_name(const uv_tcp_t* tcp) {
+// The peer's address as "ip" and "ip:port" ("[ip]:port" for IPv6).
+std::pair<std::string, std::string> peer_name(const uv_tcp_t* tcp) {
     sockaddr_storage addr{};
     int len = sizeof addr;
-    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return {"?", "?"};
     char host[INET6_ADDRSTRLEN] = {};
     std::string name;
     if (addr.ss_family == AF_INET6) {
@@ -32,7 +35,7 @@ std::string peer_name(const uv_tcp_t* tcp) {
         uv_ip4_name(a, host, sizeof host);
         name.append(host).append(":").append(std::to_string(ntohs(a->sin_port)));
     }
-    return name;
+    return {host, name};
 }
 
 }  // namespace
@@ -50,10 +53,14 @@ Connection::~Connection() = default;
 std::uint64_t Connection::now() const { return uv_now(server_.loop()); }
 
 void Connection::start() {
-    remote_address_ = peer_name(&tcp_);
+    std::tie(remote_ip_, remote_address_) = peer_name(&tcp_);
     uv_tcp_nodelay(&tcp_, 1);
-    http_ = std::make_unique<HttpRequestParser>(server_.options().http);
     accepted_at_ = last_receive_ = now();
+    if (auto refusal = server_.admit(*this)) {
+        refuse(refusal->first, refusal->second);
+        return;
+    }
+    http_ = std::make_unique<HttpRequestParser>(server_.options().http);
     if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read) != 0) {
         destroy();
         return;
@@ -149,7 +156,10 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
         deflate_min_size_ = endpoint->policy.deflate.min_size;
     }
     parser_.set_limits(limits);
+    leave_handshake();
     state_ = State::open;
+    tokens_ = static_cast<double>(server_.options().message_burst);
+    tokens_at_ = now();
     last_message_ = now();
     spdlog::debug("[conn {}] WebSocket open on {} from {} (subprotocol '{}', deflate {})", id_, path_,
                   remote_address_, subprotocol_, deflater_ ? "on" : "off");
@@ -160,6 +170,19 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     }
     arm_timer();
     if (used < size) handle_input(data + used, size - used);
+}
+
+void Connection::refuse(int status, std::string_view reason) {
+    spdlog::warn("[conn {}] refused {}: {}", id_, remote_address_, reason);
+    state_ = State::draining;  // never counted as a handshake in flight
+    closing_since_ = now();
+    queue_raw(std::make_shared<const std::string>(http_error_response(status, reason)));
+    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read) == 0;
+    arm_timer();
+}
+
+void Connection::leave_handshake() {
+    if (state_ == State::handshake) server_.handshake_finished();
 }
 
 void Connection::reject_handshake(std::string response, int status, std::string_view reason) {
@@ -231,8 +254,26 @@ bool Connection::on_message_data(const std::uint8_t* data, std::size_t size, boo
     return true;
 }
 
+bool Connection::take_message_token() {
+    const double rate = server_.options().message_rate;
+    if (rate <= 0) return true;
+    const std::uint64_t t = now();
+    tokens_ = std::min(static_cast<double>(server_.options().message_burst),
+                       tokens_ + static_cast<double>(t - tokens_at_) * rate / 1000.0);
+    tokens_at_ = t;
+    if (tokens_ < 1) return false;
+    tokens_ -= 1;
+    return true;
+}
+
 void Connection::deliver(std::string_view payload) {
     last_message_ = now();
+    if (!take_message_token()) {
+        spdlog::warn("[conn {}] {} exceeds {} messages/s, closing", id_, remote_address_,
+                     server_.options().message_rate);
+        fail(close_code::policy_violation, "message rate limit exceeded");
+        return;
+    }
     if (handler_) handler_->on_message(*this, message_opcode_, payload);
 }
 
@@ -318,6 +359,7 @@ void Connection::end_session(std::uint16_t code) {
 
 void Connection::enter_draining() {
     if (state_ == State::draining || state_ == State::closed) return;
+    leave_handshake();
     state_ = State::draining;
     if (closing_since_ == 0) closing_since_ = now();
     if (!reading_) {
@@ -330,6 +372,7 @@ void Connection::enter_draining() {
 
 void Connection::destroy() {
     if (state_ == State::closed) return;
+    leave_handshake();
     state_ = State::closed;
     end_session(close_code::abnormal);
     server_.unschedule_flush(this);

@@ -59,6 +59,7 @@ public:
     State state() const { return state_; }
     bool is_open() const { return state_ == State::open; }
     const std::string& remote_address() const { return remote_address_; }
+    const std::string& remote_ip() const { return remote_ip_; }
     const std::string& subprotocol() const { return subprotocol_; }
     const std::string& path() const { return path_; }
     bool deflate_enabled() const { return inflater_ != nullptr; }
@@ -77,6 +78,9 @@ private:
 
     // Called by Server right after uv_accept.
     void start();
+    // Called by Server instead of start() when a guard refuses the connection:
+    // a one-line HTTP answer, then the socket closes.
+    void refuse(int status, std::string_view reason);
     // Called by Server's check phase: push queued frames to the socket.
     void flush();
 
@@ -102,6 +106,8 @@ private:
     void deliver(std::string_view payload);
     void fail(std::uint16_t code, std::string_view reason);
     void enter_draining();
+    void leave_handshake();
+    bool take_message_token();
     void end_session(std::uint16_t code);
     void destroy();
 
@@ -135,6 +141,7 @@ private:
     int open_handles_ = 0;
 
     std::string remote_address_;
+    std::string remote_ip_;
     std::string subprotocol_;
     std::string path_;
     std::unique_ptr<HttpRequestParser> http_;
@@ -159,9 +166,13 @@ private:
     bool flush_scheduled_ = false;
     bool reading_ = false;
     bool shutdown_sent_ = false;
+    bool admitted_ = false;  // counted by the Server's per-address guard
 
     // Timer bookkeeping, in uv_now() milliseconds.
     std::uint64_t accepted_at_ = 0;
+    // Message rate limit: a token bucket refilled by elapsed time.
+    double tokens_ = 0;
+    std::uint64_t tokens_at_ = 0;
     std::uint64_t last_receive_ = 0;
     std::uint64_t last_message_ = 0;
     std::uint64_t ping_sent_ = 0;       // 0: no ping outstanding

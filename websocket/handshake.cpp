@@ -285,6 +285,13 @@ HandshakeResult accept_handshake(const HttpRequest& request, const HandshakePoli
     if (!key || !valid_websocket_key(*key)) {
         return reject(400, "invalid Sec-WebSocket-Key");
     }
+    if (!policy.allowed_origins.empty()) {
+        if (std::optional<std::string> origin = request.header("Origin")) {
+            const bool allowed = std::any_of(policy.allowed_origins.begin(), policy.allowed_origins.end(),
+                                             [&](const std::string& o) { return iequals(o, *origin); });
+            if (!allowed) return reject(403, "origin not allowed");
+        }
+    }
 
     HandshakeResult result;
     if (std::optional<std::string> offered = request.header("Sec-WebSocket-Protocol")) {

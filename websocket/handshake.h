@@ -27,6 +27,10 @@ struct HandshakePolicy {
     std::vector<std::string> subprotocols;  // supported, in order of preference
     bool subprotocol_required = false;      // reject a client that offers none of them
     std::string subprotocol_missing_reason = "no supported subprotocol offered";
+    // Browsers send Origin; when this list is not empty, a request whose
+    // Origin is not in it gets 403. Requests without Origin (non-browser
+    // clients) are not affected. Compared case-insensitively.
+    std::vector<std::string> allowed_origins;
     DeflateOptions deflate;
 };
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace kreuz::ws {
@@ -31,15 +32,35 @@ struct WebSocketOptions {
     std::uint32_t pong_timeout_ms = 10000;
     std::uint32_t idle_timeout_ms = 0;           // no data message for this long -> close 1001; 0 = off
 
+    // Guards against floods; 0 disables each.
+    std::size_t max_connections = 50000;       // open TCP connections in total
+    std::size_t max_connections_per_ip = 0;    // per client address (0: behind a proxy every client shares one)
+    std::size_t max_handshakes = 1000;         // connections still in the opening handshake
+    double message_rate = 0;                   // messages per second per connection (token bucket)
+    std::size_t message_burst = 1000;          // bucket size: messages accepted at once after a quiet spell
+
     std::size_t write_high_water = 4u << 20;     // above it: reading pauses, slow-consumer clock runs
     std::size_t write_queue_limit = 64u << 20;   // above it: closed with 1008 at once
     std::uint32_t slow_consumer_timeout_ms = 10000;  // above high water this long -> 1008
+};
+
+enum class TlsVersion : std::uint8_t { tls1_2, tls1_3 };
+
+// wss:// on a listener. The files are read when the listener starts and again
+// on every reload (SIGHUP), so a renewed certificate needs no restart.
+struct TlsOptions {
+    std::string cert;     // PEM: the server certificate, then its intermediates
+    std::string key;      // PEM: the private key of cert
+    std::string ca;       // PEM: CAs for client certificates; empty: none are requested
+    TlsVersion min_version = TlsVersion::tls1_2;
+    std::string ciphers;  // TLS 1.2 cipher list in OpenSSL syntax; empty: ECDHE with AES-GCM or ChaCha20
 };
 
 struct ListenOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;
     int backlog = 511;
+    std::optional<TlsOptions> tls;  // absent: plain ws://
 };
 
 }  // namespace kreuz::ws

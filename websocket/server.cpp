@@ -74,6 +74,25 @@ void Server::on_connection(uv_stream_t* listener, int status) {
     connection->start();
 }
 
+std::optional<std::pair<int, std::string>> Server::admit(Connection& connection) {
+    if (shutting_down_) return std::pair{503, std::string("server shutting down")};
+    if (options_.max_connections && connections_.size() > options_.max_connections) {
+        return std::pair{503, std::string("too many connections")};
+    }
+    if (options_.max_handshakes && handshakes_in_flight_ >= options_.max_handshakes) {
+        return std::pair{503, std::string("too many handshakes in progress")};
+    }
+    std::size_t& from_ip = connections_per_ip_[connection.remote_ip()];
+    if (options_.max_connections_per_ip && from_ip >= options_.max_connections_per_ip) {
+        if (from_ip == 0) connections_per_ip_.erase(connection.remote_ip());
+        return std::pair{503, std::string("too many connections from this address")};
+    }
+    ++from_ip;
+    connection.admitted_ = true;
+    ++handshakes_in_flight_;
+    return std::nullopt;
+}
+
 void Server::schedule_flush(Connection* connection) {
     if (connection->flush_scheduled_) return;
     connection->flush_scheduled_ = true;
@@ -102,6 +121,10 @@ void Server::on_check(uv_check_t* check) {
 }
 
 void Server::remove(Connection* connection) {
+    if (connection->admitted_) {
+        auto per_ip = connections_per_ip_.find(connection->remote_ip());
+        if (--per_ip->second == 0) connections_per_ip_.erase(per_ip);
+    }
     connections_.erase(connection);
     maybe_finish_shutdown();
 }

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <uv.h>
@@ -61,6 +63,11 @@ private:
     static void on_connection(uv_stream_t* listener, int status);
     static void on_check(uv_check_t* check);
 
+    // The connection guards: nullopt admits, else the HTTP status and reason
+    // to refuse with. An admitted connection counts against its address and
+    // as a handshake in flight until handshake_finished().
+    std::optional<std::pair<int, std::string>> admit(Connection& connection);
+    void handshake_finished() { --handshakes_in_flight_; }
     const Endpoint* find_endpoint(std::string_view path) const;
     const HttpHandler& http_handler() const { return http_handler_; }
     void schedule_flush(Connection* connection);
@@ -76,6 +83,8 @@ private:
     std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
     std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
     std::uint64_t next_connection_id_ = 1;
+    std::unordered_map<std::string, std::size_t> connections_per_ip_;  // admitted connections only
+    std::size_t handshakes_in_flight_ = 0;
 
     // Frames queued during a loop turn leave together in the check phase; the
     // idle handle keeps the loop from blocking in poll while any are waiting.
