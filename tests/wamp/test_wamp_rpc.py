@@ -228,6 +228,9 @@ async def test_max_pending_calls_zero_refuses_every_call(multi):
     topic = unique()
     other = await WampClient.connect(multi.port, "/nocalls")
     await c.subscribe(topic)
+    # The refused call's answer proves the router has processed the subscription
+    # (a ping barrier is refused here too, so it is the only ordering signal).
+    assert (await c.call(PING, call_id="sync"))[0] == CALLERROR
     await other.publish(topic, 1)
     assert await c.recv() == [EVENT, topic, 1]
 
