@@ -59,6 +59,13 @@ private:
     std::string error_reason_;
 };
 
+// Optional whitespace (SP / HTAB) of RFC 9110 section 5.6.3, and a copy of
+// `s` without it at either end.
+bool is_ows(char c);
+std::string_view trim_ows(std::string_view s);
+// tchar of RFC 9110 section 5.6.2.
+bool is_tchar(char c);
+
 // Case-insensitive ASCII comparison, used for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 
