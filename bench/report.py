@@ -2,25 +2,28 @@
 """Writes BENCHMARKS.md from what bench/run.sh collected.
 
 usage: report.py META COMMANDS RESULTS > BENCHMARKS.md
-  META      key=value lines (date, nproc, cpu, kernel, ...)
-  COMMANDS  name<TAB>server command<TAB>kreuz-bench command, one run a line
-  RESULTS   the JSON line of each kreuz-bench run
+  META      key=value lines (date, nproc, cpu, kernel, peer states, versions, ...)
+  COMMANDS  name<TAB>system<TAB>server command<TAB>kreuz-bench command, one run a line
+  RESULTS   the JSON line of each kreuz-bench run, with "system" added
 """
 import json
 import sys
 
+REFERENCE = "kreuz"
+
 SECTIONS = [
     ("echo", "echo: WebSocket echo",
-     "N connections to kreuz's plain echo endpoint (`--echo-path /echo`), closed loop with K text "
-     "messages of S bytes in flight per connection. K=1 measures one round trip through the event "
-     "loop at a time; K=16 lets writes batch. One message = one echo received back."),
-    ("rpc", "rpc: WAMP CALL to the built-in echo procedure",
-     "N WAMP sessions, each with K CALLs to `http://api.wamp.ws/procedure#echo` in flight. One "
-     "message = one CALLRESULT received."),
+     "N connections to the server's plain echo endpoint (`/echo`; kreuz's `--echo-path`), closed loop "
+     "with K text messages of S bytes in flight per connection. K=1 measures one round trip through the "
+     "event loop at a time; K=16 lets writes batch. One message = one echo received back."),
+    ("rpc", "rpc: WAMP CALL to an echo procedure",
+     "N WAMP sessions, each with K CALLs to `http://api.wamp.ws/procedure#echo` in flight (built into "
+     "kreuz; registered by the wamp.io server). One message = one CALLRESULT received."),
     ("fanout", "fanout: 1 publisher, N subscribers on one topic",
      "Closed loop: publication i+W leaves when every subscriber has received event i. Open loop: "
      "R publications/s, paced by a 1 ms timer (so they leave in small bursts); a load generator that "
-     "falls behind shows as publications/s below R. One message = one EVENT received by one subscriber."),
+     "falls behind shows as publications/s below R, a server that falls behind as events/s below "
+     "N × R and growing latency. One message = one EVENT received by one subscriber."),
     ("chat", "chat: N sessions publishing to one shared topic",
      "Every session subscribes and publishes with excludeMe=false, keeping K of its own "
      "publications in flight (a publication is complete when it comes back to its publisher). "
@@ -32,6 +35,45 @@ SECTIONS = [
      "C loops, each: TCP connect, WebSocket handshake, WELCOME, one echo CALL, closing handshake, "
      "repeat. One message = one complete session; latency is the whole cycle."),
 ]
+
+UNITS = {"echo": "echoes/s", "rpc": "calls/s", "fanout": "events/s", "chat": "events/s", "churn": "sessions/s"}
+
+# What each peer is and what was done to run it; versions come from META.
+PEERS = {
+    "node-ws": {
+        "name": "Node ws",
+        "scenarios": "echo",
+        "what": lambda m: (f"`bench/peers/node-ws-echo.mjs`: an echo server on the npm package `ws` "
+                           f"{m.get('npm.ws', '?')} (Node {m.get('node', '?')}), one process, "
+                           "permessage-deflate off, every message sent back as it came."),
+    },
+    "websocketpp": {
+        "name": "WebSocket++",
+        "scenarios": "echo",
+        "what": lambda m: (f"`bench/peers/wspp_echo.cpp`: an echo server on WebSocket++ "
+                           f"(Debian libwebsocketpp-dev {m.get('deb.libwebsocketpp-dev', '?')}) over Boost.Asio "
+                           f"(libboost-dev {m.get('deb.libboost-dev', '?')}), one thread, TCP_NODELAY, logging off, "
+                           f"built by run.sh with `g++ {m.get('wspp_flags', '?')}` "
+                           f"({m.get('wspp_compiler', '?')}). C++17: WebSocket++ 0.8.2 does not compile as C++20."),
+    },
+    "wamp.io": {
+        "name": "wamp.io",
+        "scenarios": "rpc, fanout, chat, idle, churn",
+        "what": lambda m: (f"`bench/peers/wampio-server.js`: the npm package `wamp.io` {m.get('npm.wamp.io', '?')} "
+                           f"(a WAMP v1 server for Node; an open broker) on `ws` {m.get('npm.ws-0.4', '?')}, the "
+                           f"ws line its package.json names (`~0.4.25`), Node {m.get('node', '?')}. It registers "
+                           "`http://api.wamp.ws/procedure#echo` (returns its argument) and `#ping` (returns null; "
+                           "kreuz-bench calls it behind a SUBSCRIBE). Three adaptations for Node 20, none of "
+                           "which changes wamp.io's messages: `process.EventEmitter`, which wamp.io inherits from "
+                           "and Node no longer has, is set to `events.EventEmitter`; ws 0.4's native helpers are "
+                           "not built (`npm ci --ignore-scripts`; ws uses its JavaScript fallbacks); and a send "
+                           "to a socket that is no longer open is dropped instead of throwing, which in ws 0.4 "
+                           "killed the process when a publication met a closing subscriber. kreuz-bench needed "
+                           "no change for it: its WELCOME `[0, id, 1, \"wamp.io\"]`, the echoed `wamp` "
+                           "subprotocol and its event format are what kreuz-bench reads, and the chat scenario "
+                           "sends excludeMe=false explicitly (wamp.io, like WAMP v1, defaults to true)."),
+    },
+}
 
 
 def load_meta(path):
@@ -48,7 +90,7 @@ def load_commands(path):
     with open(path) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            if len(parts) == 3:
+            if len(parts) == 4:
                 commands.append(parts)
     return commands
 
@@ -96,6 +138,22 @@ def mib(kib):
     return "–" if kib is None else f"{kib / 1024:.1f} MiB"
 
 
+def ratio(a, b):
+    """a / b as text, or – when either is missing or b is 0."""
+    if a is None or b is None or b == 0:
+        return "–"
+    r = a / b
+    if r >= 10:
+        return f"{r:.0f}×"
+    if r >= 1:
+        return f"{r:.1f}×"
+    return f"{r:#.2g}×"  # two significant digits: 0.054×, 0.60×
+
+
+def system_name(system):
+    return PEERS.get(system, {}).get("name", system)
+
+
 def params(result):
     p = result.get("params", {})
     short = {"connections": "N", "sessions": "N", "subscribers": "N", "inflight": "K", "size": "S",
@@ -115,40 +173,118 @@ def params(result):
     return " ".join(parts)
 
 
+def run_order(rows):
+    """Run labels in the order they ran, and per label the rows, kreuz first."""
+    labels = []
+    for r in rows:
+        if r.get("label") not in labels:
+            labels.append(r.get("label"))
+    out = []
+    for label in labels:
+        group = [r for r in rows if r.get("label") == label]
+        group.sort(key=lambda r: 0 if r.get("system") == REFERENCE else 1)
+        out.append((label, group))
+    return out
+
+
+def reference_of(group):
+    for r in group:
+        if r.get("system") == REFERENCE:
+            return r
+    return None
+
+
 def table(scenario, rows):
     out = []
     if scenario == "idle":
-        out.append("| run | sessions | server RSS before | after connecting | RSS per connection | server CPU |")
-        out.append("|---|---:|---:|---:|---:|---:|")
-        for r in rows:
-            rss = r.get("server_rss_kib", {})
-            per = r.get("rss_per_conn_bytes")
-            out.append(f"| {r.get('label', '')} | {r.get('connections', '–')} | {mib(rss.get('before'))} | "
-                       f"{mib(rss.get('connected'))} | {num(per / 1024 if per is not None else None, '{:.1f} KiB')} | "
-                       f"{num(r.get('server_cpu_s'), '{:.2f} s')} in {r.get('duration_s', 0):.1f} s |")
+        out.append("| run | system | sessions | server RSS before | after connecting | RSS per connection | "
+                   "server CPU | kreuz/peer RSS per connection |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|")
+        for label, group in run_order(rows):
+            ref = reference_of(group)
+            for r in group:
+                rss = r.get("server_rss_kib", {})
+                per = r.get("rss_per_conn_bytes")
+                versus = "–" if r is ref or ref is None else ratio(ref.get("rss_per_conn_bytes"), per)
+                out.append(f"| {label} | {system_name(r.get('system'))} | {r.get('connections', '–')} | "
+                           f"{mib(rss.get('before'))} | {mib(rss.get('connected'))} | "
+                           f"{num(per / 1024 if per is not None else None, '{:.1f} KiB')} | "
+                           f"{num(r.get('server_cpu_s'), '{:.2f} s')} in {r.get('duration_s', 0):.1f} s | {versus} |")
         return out
-    unit = {"echo": "echoes/s", "rpc": "calls/s", "fanout": "events/s", "chat": "events/s",
-            "churn": "sessions/s"}[scenario]
+    unit = UNITS[scenario]
     extra = scenario in ("fanout", "chat")
-    header = f"| run | parameters | {unit} |" + (" publications/s |" if extra else "") + \
-        " server CPU per message | server CPU | p50 | p99 | p99.9 | client CPU | server RSS at end |"
-    out.append(header)
-    out.append("|---|---|---:|" + ("---:|" if extra else "") + "---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        rss = r.get("server_rss_kib", {})
-        line = f"| {r.get('label', '')} | {params(r)} | {num(r.get('msgs_per_s'))} |"
-        if extra:
-            line += f" {num(r.get('published_per_s'))} |"
-        line += (f" {cpu_per_msg(r)} | {util(r.get('server_cpu_util'))} | {lat(r, 'p50')} | {lat(r, 'p99')} |"
-                 f" {lat(r, 'p999')} | {client_util(r)} | {mib(rss.get('end'))} |")
-        out.append(line)
+    out.append(f"| run | system | {unit} |" + (" publications/s |" if extra else "") +
+               " server CPU per message | server CPU | p50 | p99 | p99.9 | client CPU | server RSS at end |"
+               " kreuz/peer messages/s | kreuz/peer CPU per message |")
+    out.append("|---|---|---:|" + ("---:|" if extra else "") + "---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, group in run_order(rows):
+        ref = reference_of(group)
+        for r in group:
+            rss = r.get("server_rss_kib", {})
+            if r is ref or ref is None:
+                versus = "– | –"
+            else:
+                versus = (f"{ratio(ref.get('msgs_per_s'), r.get('msgs_per_s'))} | "
+                          f"{ratio(ref.get('server_cpu_s_per_msg'), r.get('server_cpu_s_per_msg'))}")
+            line = f"| {label} | {system_name(r.get('system'))} | {num(r.get('msgs_per_s'))} |"
+            if extra:
+                line += f" {num(r.get('published_per_s'))} |"
+            line += (f" {cpu_per_msg(r)} | {util(r.get('server_cpu_util'))} | {lat(r, 'p50')} | {lat(r, 'p99')} |"
+                     f" {lat(r, 'p999')} | {client_util(r)} | {mib(rss.get('end'))} | {versus} |")
+            out.append(line)
     return out
+
+
+def summary(results):
+    """One line per (run, peer): the ratios of the tables, in one place."""
+    out = ["| run | peer | kreuz/peer messages/s | kreuz/peer CPU per message | kreuz/peer p99 latency | "
+           "kreuz/peer RSS per connection |",
+           "|---|---|---:|---:|---:|---:|"]
+    good = [r for r in results if r.get("ok")]
+    lines = 0
+    for label, group in run_order(good):
+        ref = reference_of(group)
+        if ref is None:
+            continue
+        for r in group:
+            if r is ref:
+                continue
+            if r.get("scenario") == "idle":
+                out.append(f"| {label} | {system_name(r.get('system'))} | – | – | – | "
+                           f"{ratio(ref.get('rss_per_conn_bytes'), r.get('rss_per_conn_bytes'))} |")
+            else:
+                p99_ref = (ref.get("latency_us") or {}).get("p99")
+                p99 = (r.get("latency_us") or {}).get("p99")
+                out.append(f"| {label} | {system_name(r.get('system'))} | "
+                           f"{ratio(ref.get('msgs_per_s'), r.get('msgs_per_s'))} | "
+                           f"{ratio(ref.get('server_cpu_s_per_msg'), r.get('server_cpu_s_per_msg'))} | "
+                           f"{ratio(p99_ref, p99)} | – |")
+            lines += 1
+    return out if lines else []
+
+
+def mask(command):
+    parts = command.split()
+    masked = []
+    i = 0
+    while i < len(parts):
+        if parts[i] == "-p" and i + 1 < len(parts):
+            masked += ["-p", "PORT"]
+            i += 2
+        elif parts[i] == "--server-pid" and i + 1 < len(parts):
+            masked += ["--server-pid", "PID"]
+            i += 2
+        else:
+            masked.append(parts[i])
+            i += 1
+    return " ".join(masked)
 
 
 def main():
     meta = load_meta(sys.argv[1])
     commands = load_commands(sys.argv[2])
     results = load_results(sys.argv[3])
+    peer_state = {peer: meta.get(f"peer.{peer}", "not set up") for peer in PEERS}
     w = []
     w.append("# Benchmarks")
     w.append("")
@@ -165,55 +301,77 @@ def main():
     w.append(f"| Memory | {meta.get('memory', '?')} |")
     w.append(f"| Load average when the run started | {meta.get('load', '?')} |")
     w.append(f"| Compiler, build type | {meta.get('compiler', '?')}, {meta.get('build_type', '?')} |")
+    if meta.get("node"):
+        w.append(f"| Node.js (peers) | {meta['node']} |")
     w.append("")
-    w.append("kreuz (one thread) and kreuz-bench (one thread) share these cores, and anything else running on "
-             "the machine competes with both: a load average above the number of CPUs means the figures are "
-             "noisy. Compare runs made on the same machine under the same load only.")
+    w.append("The server under test (kreuz or a peer, one at a time) and kreuz-bench (one thread) share these "
+             "cores, and anything else running on the machine competes with both: a load average above the "
+             "number of CPUs means the figures are noisy. Compare runs made on the same machine under the "
+             "same load only; the ratios of one `make bench` are the most comparable figures, since kreuz and "
+             "its peers ran minutes apart. On a busy machine, CPU per message is the steadier comparison: "
+             "messages/s also depends on how much CPU time the scheduler gave the server and the load "
+             "generator.")
     w.append("")
     w.append("## Method")
     w.append("")
-    w.append(f"- Every run starts a fresh kreuz, connects all sessions, sends traffic for a "
+    w.append(f"- Every run starts a fresh server, connects all sessions, sends traffic for a "
              f"{meta.get('warmup', '?')} s warm-up that is excluded, then measures for {meta.get('duration', '?')} s "
-             "(or until the message count limit), then closes every connection with a closing handshake.")
+             "(or until the message count limit), then closes every connection with a closing handshake and "
+             "stops the server. Each run goes against kreuz first and then, back to back with the same "
+             "kreuz-bench arguments, against each peer that has the scenario's features (see Peers).")
     w.append("- **Messages/s**: messages received by the load generator in the measured interval "
              "(what one message is depends on the scenario, see each table).")
-    w.append("- **Server CPU per message**: utime + stime of the kreuz process from `/proc/PID/stat`, "
+    w.append("- **Server CPU per message**: utime + stime of the server process from `/proc/PID/stat`, "
              "sampled at the start and end of the measured interval (10 ms resolution), divided by the "
-             "messages. **Server CPU** is the same time as a share of one core.")
+             "messages. **Server CPU** is the same time as a share of one core (Node's own helper threads, "
+             "garbage collection among them, are part of its process and so counted).")
     w.append("- **Latency** p50/p99/p99.9: every message carries the monotonic time it was sent "
              "(in the echo payload, the CALL argument, the published event), read back on receipt; "
              "histogram with under 1 % relative error. It includes the load generator's own queueing.")
     w.append("- **RSS**: VmRSS from `/proc/PID/status`; per connection = (RSS with all sessions "
              "connected − RSS before connecting) / connections. Only the idle run, with many "
              "connections, makes the per-connection figure meaningful; in the other runs one-time "
-             "allocations dominate it.")
+             "allocations dominate it. A Node server starts at about 50 MiB before any connection.")
     w.append("- **Client CPU**: the load generator's own CPU time as a share of one core; near 100 % "
-             "it, not kreuz, is the bottleneck.")
+             "it, not the server, is the bottleneck.")
+    w.append("- **kreuz/peer**: kreuz's figure divided by the peer's in the same run. For messages/s above 1 "
+             "means kreuz carried more; for CPU per message, latency and RSS per connection below 1 means "
+             "kreuz needed less. In open-loop runs both servers are offered the same rate, so messages/s "
+             "differ only where one falls behind.")
+    w.append("")
+    w.append("## Peers")
+    w.append("")
+    for peer, info in PEERS.items():
+        state = peer_state[peer]
+        if state == "ok":
+            w.append(f"- **{info['name']}** ({info['scenarios']}): {info['what'](meta)}")
+        else:
+            w.append(f"- **{info['name']}** ({info['scenarios']}): **not measured in this run**: {state}. "
+                     "No figures are given for it.")
     w.append("")
     w.append("## Commands")
     w.append("")
-    w.append("Each run, with PORT a free port and PID the server's process id:")
+    w.append("Each run, with PORT a free port and PID the server's process id; the server is started, then "
+             "kreuz-bench runs against it, then the server gets SIGTERM:")
     w.append("")
     w.append("```sh")
-    w.append("kreuz --port PORT --echo-path /echo --log-level warn &")
-    for name, _server, bench in commands:
-        parts = bench.split()
-        masked = []
-        i = 0
-        while i < len(parts):
-            if parts[i] == "-p" and i + 1 < len(parts):
-                masked += ["-p", "PORT"]
-                i += 2
-            elif parts[i] == "--server-pid" and i + 1 < len(parts):
-                masked += ["--server-pid", "PID"]
-                i += 2
-            else:
-                masked.append(parts[i])
-                i += 1
-        w.append(" ".join(masked))
+    shown = []
+    for _name, system, server, _bench in commands:
+        if (system, server) not in shown:
+            shown.append((system, server))
+    for system, server in shown:
+        w.append(f"{server} &    # {system_name(system)}")
+    for name, system, _server, bench in commands:
+        w.append(f"{mask(bench)}    # {system_name(system)}")
     w.append("```")
     w.append("")
     w.append("## Results")
+    lines = summary(results)
+    if lines:
+        w.append("")
+        w.append("### Summary: kreuz relative to each peer")
+        w.append("")
+        w.extend(lines)
     for scenario, title, text in SECTIONS:
         rows = [r for r in results if r.get("scenario") == scenario]
         if not rows:
@@ -222,24 +380,32 @@ def main():
         w.append(f"### {title}")
         w.append("")
         w.append(text)
-        w.append("")
         good = [r for r in rows if r.get("ok")]
+        w.append("")
+        for label, group in run_order(rows):
+            systems = ", ".join(system_name(r.get("system")) for r in group if r.get("ok"))
+            first = next((r for r in group if r.get("ok")), None)
+            if first is not None:
+                w.append(f"- `{label}`: {params(first)}; {systems}")
         if good:
+            w.append("")
             w.extend(table(scenario, good))
         for r in rows:
             if not r.get("ok"):
                 w.append("")
-                w.append(f"**{r.get('label', scenario)} failed:** {r.get('error', 'unknown error')}")
-        problems = [r for r in good if r.get("close_problems")]
-        for r in problems:
-            w.append("")
-            w.append(f"Note: in {r.get('label')}, {r['close_problems']} connection(s) did not close cleanly.")
-    w.append("")
-    w.append("## Peers: not yet measured")
-    w.append("")
-    w.append("The same scenarios against other servers (a Node `ws` echo server for echo; wamp.io for the "
-             "WAMP scenarios) are planned but have not been run. No peer figures exist yet, and none are "
-             "given here.")
+                w.append(f"**{r.get('label', scenario)} on {system_name(r.get('system'))} failed:** "
+                         f"{r.get('error', 'unknown error')}")
+        for r in good:
+            if r.get("close_problems"):
+                w.append("")
+                w.append(f"Note: in {r.get('label')} on {system_name(r.get('system'))}, {r['close_problems']} "
+                         "connection(s) did not close cleanly after the measurement.")
+        labels = {r.get("label") for r in rows}
+        for label in sorted(labels):
+            for peer in meta.get(f"peers_for.{label}", "").split():
+                if peer_state.get(peer, "ok") != "ok":
+                    w.append("")
+                    w.append(f"{system_name(peer)} is not in `{label}`: {peer_state[peer]}.")
     print("\n".join(w))
 
 
