@@ -18,6 +18,12 @@ namespace {
 constexpr std::size_t kept_message_capacity = 1u << 20;
 // Frames handed to one write call; bounds the iovec array on the stack.
 constexpr std::size_t max_batch_frames = 64;
+// Plaintext encrypted per TLS write: large enough that a big message costs few
+// system calls, small enough to bound the ciphertext held at once.
+constexpr std::size_t tls_batch_bytes = 256 * 1024;
+// A TLS output buffer that grew beyond this is released once it is empty, so
+// one burst does not pin its memory to an otherwise idle connection.
+constexpr std::size_t kept_tls_output = 64 * 1024;
 
 // The peer's address as "ip" and "ip:port" ("[ip]:port" for IPv6).
 std::pair<std::string, std::string> peer_name(const uv_tcp_t* tcp) {
@@ -83,7 +89,11 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
     if (nread > 0) {
         self->last_receive_ = self->now();
         self->ping_sent_ = 0;  // any byte from the peer proves it is alive
-        self->handle_input(reinterpret_cast<std::uint8_t*>(buf->base), static_cast<std::size_t>(nread));
+        if (self->tls_) {
+            self->handle_tls_input(reinterpret_cast<std::uint8_t*>(buf->base), static_cast<std::size_t>(nread));
+        } else {
+            self->handle_input(reinterpret_cast<std::uint8_t*>(buf->base), static_cast<std::size_t>(nread));
+        }
         return;
     }
     if (nread == 0) return;
@@ -107,6 +117,49 @@ void Connection::handle_input(std::uint8_t* data, std::size_t size) {
     case State::closed:
         break;  // after the Close exchange input is only read to see the FIN
     }
+}
+
+// The ciphertext stays in the read buffer, where OpenSSL reads it from; the
+// plaintext goes to the server's second buffer and from there, like a plain
+// connection's input, to the HTTP head or frame parser.
+void Connection::handle_tls_input(const std::uint8_t* data, std::size_t size) {
+    const bool was_established = tls_->handshake_done();
+    std::uint8_t* plaintext = server_.plaintext_buffer();
+    std::size_t offset = 0;
+    // After the Close exchange (draining) input is only read to see the FIN.
+    while (state_ == State::handshake || state_ == State::open || state_ == State::closing) {
+        const TlsDecrypted r = tls_->decrypt({data + offset, size - offset}, {plaintext, Server::read_buffer_size});
+        offset += r.consumed;
+        if (r.produced > 0) handle_input(plaintext, r.produced);
+        if (r.status == TlsDecrypted::Status::failed) {
+            fail_tls(r.error);
+            return;
+        }
+        if (r.status == TlsDecrypted::Status::peer_closed) {
+            if (state_ == State::handshake || state_ == State::open || state_ == State::closing) {
+                spdlog::debug("[conn {}] peer sent TLS close_notify without closing handshake", id_);
+                destroy();
+            }
+            return;
+        }
+        if (r.produced < Server::read_buffer_size) break;  // the input is used up
+    }
+    if (!was_established && tls_->handshake_done()) {
+        spdlog::debug("[conn {}] TLS established with {}: {}", id_, remote_address_, tls_->description());
+    }
+    // Handshake messages, session tickets and key updates are answered at once.
+    if (state_ != State::closed && !tls_->output().empty()) server_.schedule_flush(this);
+}
+
+void Connection::fail_tls(std::string_view reason) {
+    spdlog::info("[conn {}] TLS failure with {}: {}", id_, remote_address_, reason);
+    // The alert OpenSSL wrote tells the peer why; it goes if the socket takes it now.
+    std::string& alert = tls_->output();
+    if (!alert.empty() && !tls_writing_) {
+        uv_buf_t buf = uv_buf_init(alert.data(), static_cast<unsigned>(alert.size()));
+        uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+    }
+    destroy();
 }
 
 void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
@@ -175,6 +228,12 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
 void Connection::refuse(int status, std::string_view reason) {
     spdlog::warn("[conn {}] refused {}: {}", id_, remote_address_, reason);
     state_ = State::draining;  // never counted as a handshake in flight
+    if (tls_) {
+        // An answer would first need a TLS handshake, the very work the guard
+        // is there to spare; the client sees the connection close.
+        destroy();
+        return;
+    }
     closing_since_ = now();
     queue_raw(std::make_shared<const std::string>(http_error_response(status, reason)));
     reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read) == 0;
@@ -506,6 +565,10 @@ std::size_t Connection::retire(std::size_t written) {
 void Connection::flush() {
     flush_scheduled_ = false;
     if (state_ == State::closed || in_flight_ > 0) return;
+    if (tls_) {
+        flush_tls();
+        return;
+    }
     uv_buf_t bufs[2 * max_batch_frames];
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     while (!frames_.empty()) {
@@ -531,6 +594,107 @@ void Connection::flush() {
         return;
     }
     after_drain();
+}
+
+// The queue from front_written_ on as pieces for TLS: at most max_batch_frames
+// frames and tls_batch_bytes of plaintext, so the last frame may be cut.
+// bytes: plaintext gathered; nframes: frames it touches.
+std::size_t Connection::gather_plaintext(std::string_view* pieces, std::size_t& bytes, std::size_t& nframes) const {
+    std::size_t npieces = 0;
+    std::size_t skip = front_written_;
+    bytes = 0;
+    nframes = 0;
+    for (auto it = frames_.begin(); it != frames_.end() && nframes < max_batch_frames && bytes < tls_batch_bytes;
+         ++it, ++nframes) {
+        const std::string_view parts[2] = {{reinterpret_cast<const char*>(it->header), it->header_size}, *it->payload};
+        for (std::string_view part : parts) {
+            if (skip >= part.size()) {
+                skip -= part.size();
+                continue;
+            }
+            part = part.substr(skip, tls_batch_bytes - bytes);
+            skip = 0;
+            if (part.empty()) continue;
+            pieces[npieces++] = part;
+            bytes += part.size();
+        }
+    }
+    return npieces;
+}
+
+// flush() of a TLS connection: encrypt a batch, uv_try_write the ciphertext,
+// and go on while the socket takes everything. When it is full, the rest of
+// the ciphertext goes to uv_write and the frames it carries stay queued (and
+// counted) until on_tls_write. The WebSocket Close, or an HTTP error
+// response, is followed by close_notify before the write side is shut down.
+void Connection::flush_tls() {
+    if (tls_writing_) return;
+    auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+    std::string& out = tls_->output();
+    for (;;) {
+        std::size_t bytes = 0;
+        std::size_t nframes = 0;
+        if (tls_->handshake_done()) {
+            if (!frames_.empty()) {
+                std::string_view pieces[2 * max_batch_frames];
+                const std::size_t npieces = gather_plaintext(pieces, bytes, nframes);
+                auto r = tls_->encrypt({pieces, npieces});
+                if (const auto* e = std::get_if<TlsError>(&r)) {
+                    fail_tls(e->reason);
+                    return;
+                }
+            } else if (state_ == State::draining && !tls_close_sent_) {
+                tls_->close();
+                tls_close_sent_ = true;
+            }
+        }
+        if (out.empty()) break;
+        uv_buf_t buf = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+        int written = uv_try_write(stream, &buf, 1);
+        if (written == UV_EAGAIN) written = 0;
+        if (written < 0) {
+            spdlog::debug("[conn {}] write failed: {}", id_, uv_strerror(written));
+            destroy();
+            return;
+        }
+        if (static_cast<std::size_t>(written) == out.size()) {
+            out.clear();
+            retire(bytes);
+            continue;
+        }
+        // The pending write gets a buffer of its own: reads may add handshake
+        // or alert records to the session's output before it completes.
+        tls_in_flight_ = std::move(out);
+        out.clear();
+        tls_in_flight_plain_ = bytes;
+        in_flight_ = nframes;
+        tls_writing_ = true;
+        buf = uv_buf_init(tls_in_flight_.data() + written, static_cast<unsigned>(tls_in_flight_.size() - written));
+        write_req_.data = this;
+        if (uv_write(&write_req_, stream, &buf, 1, on_tls_write) != 0) destroy();
+        return;
+    }
+    if (out.capacity() > kept_tls_output) std::string().swap(out);
+    after_drain();
+}
+
+void Connection::on_tls_write(uv_write_t* req, int status) {
+    auto* self = static_cast<Connection*>(req->data);
+    if (self->state_ == State::closed) return;
+    if (status < 0) {
+        spdlog::debug("[conn {}] write failed: {}", self->id_, uv_strerror(status));
+        self->destroy();
+        return;
+    }
+    self->tls_writing_ = false;
+    self->in_flight_ = 0;
+    std::string().swap(self->tls_in_flight_);
+    self->retire(self->tls_in_flight_plain_);
+    self->tls_in_flight_plain_ = 0;
+    // More frames, a close_notify, or records the reads produced meanwhile;
+    // flush_tls() finds out, and drains when there is nothing.
+    self->server_.schedule_flush(self);
+    if (self->queued_bytes_ <= self->server_.options().write_high_water) self->below_high_water();
 }
 
 void Connection::on_write(uv_write_t* req, int status) {
@@ -622,6 +786,13 @@ void Connection::on_tick() {
     switch (state_) {
     case State::handshake:
         if (o.handshake_timeout_ms && t >= accepted_at_ + o.handshake_timeout_ms) {
+            if (tls_ && !tls_->handshake_done()) {
+                // No channel to send a 408 on.
+                spdlog::info("[conn {}] TLS handshake with {} not finished within {} ms, closing", id_,
+                             remote_address_, o.handshake_timeout_ms);
+                destroy();
+                return;
+            }
             reject_handshake(http_error_response(408, "handshake timeout"), 408, "handshake timeout");
             return;
         }

@@ -23,6 +23,7 @@
 #include "websocket/frame.h"
 #include "websocket/handshake.h"
 #include "websocket/http_request.h"
+#include "websocket/tls.h"
 #include "websocket/utf8.h"
 
 namespace kreuz::ws {
@@ -87,11 +88,14 @@ private:
     static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
     static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
     static void on_write(uv_write_t* req, int status);
+    static void on_tls_write(uv_write_t* req, int status);
     static void on_shutdown(uv_shutdown_t* req, int status);
     static void on_timer(uv_timer_t* timer);
     static void on_handle_closed(uv_handle_t* handle);
 
     void handle_input(std::uint8_t* data, std::size_t size);
+    void handle_tls_input(const std::uint8_t* data, std::size_t size);
+    void fail_tls(std::string_view reason);
     void handle_handshake_bytes(std::uint8_t* data, std::size_t size);
     void complete_handshake(const Endpoint& endpoint, const HttpRequest& request);
     void reject_handshake(std::string response, int status, std::string_view reason);
@@ -117,6 +121,8 @@ private:
     void after_queue_change();
     void drop_unsent();
     std::size_t gather(uv_buf_t* bufs, std::size_t& nframes) const;
+    std::size_t gather_plaintext(std::string_view* pieces, std::size_t& bytes, std::size_t& nframes) const;
+    void flush_tls();
     std::size_t retire(std::size_t written);
     void after_drain();
     void below_high_water();
@@ -167,6 +173,15 @@ private:
     bool reading_ = false;
     bool shutdown_sent_ = false;
     bool admitted_ = false;  // counted by the Server's per-address guard
+
+    // wss:// only; set by Server before start(). The write queue holds
+    // plaintext frames, encrypted at flush time; frames whose ciphertext is
+    // in a pending uv_write stay queued and counted until it completes.
+    std::unique_ptr<TlsSession> tls_;
+    std::string tls_in_flight_;             // the ciphertext of the pending uv_write
+    std::size_t tls_in_flight_plain_ = 0;   // queue bytes it carries
+    bool tls_writing_ = false;
+    bool tls_close_sent_ = false;
 
     // Timer bookkeeping, in uv_now() milliseconds.
     std::uint64_t accepted_at_ = 0;

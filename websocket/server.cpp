@@ -34,8 +34,18 @@ std::uint16_t Server::listen(const ListenOptions& listen) {
     const bool v6 = listen.host.find(':') != std::string::npos;
     int rc = v6 ? uv_ip6_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in6*>(&addr))
                 : uv_ip4_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in*>(&addr));
-    const std::string where = (v6 ? "[" + listen.host + "]" : listen.host) + ":" + std::to_string(listen.port);
+    const std::string host = v6 ? "[" + listen.host + "]" : listen.host;
+    const std::string where = host + ":" + std::to_string(listen.port);
     if (rc != 0) throw std::runtime_error("invalid listen address " + where + ": " + uv_strerror(rc));
+    std::optional<TlsContext> tls;
+    if (listen.tls) {
+        auto loaded = TlsContext::load(*listen.tls);
+        if (const auto* e = std::get_if<TlsError>(&loaded)) {
+            throw std::runtime_error("TLS on " + where + ": " + e->reason);
+        }
+        tls.emplace(std::move(std::get<TlsContext>(loaded)));
+        if (!plaintext_buffer_) plaintext_buffer_.reset(new std::uint8_t[read_buffer_size]);
+    }
 
     auto tcp = std::make_unique<uv_tcp_t>();
     uv_tcp_init(loop_, tcp.get());
@@ -53,9 +63,25 @@ std::uint16_t Server::listen(const ListenOptions& listen) {
     uv_tcp_getsockname(tcp.get(), reinterpret_cast<sockaddr*>(&bound), &len);
     const std::uint16_t port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                                                   : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-    listeners_.push_back(std::move(tcp));
+    listeners_.push_back({std::move(tcp), host + ":" + std::to_string(port), listen.tls, std::move(tls)});
     ++open_server_handles_;
     return port;
+}
+
+bool Server::reload_tls() {
+    bool all_loaded = true;
+    for (Listener& l : listeners_) {
+        if (!l.tls) continue;
+        auto loaded = TlsContext::load(*l.tls_options);
+        if (const auto* e = std::get_if<TlsError>(&loaded)) {
+            spdlog::error("TLS reload on {} failed, the certificate in use stays: {}", l.name, e->reason);
+            all_loaded = false;
+            continue;
+        }
+        *l.tls = std::move(std::get<TlsContext>(loaded));
+        spdlog::info("TLS certificate on {} reloaded from {}", l.name, l.tls_options->cert);
+    }
+    return all_loaded;
 }
 
 void Server::on_connection(uv_stream_t* listener, int status) {
@@ -70,6 +96,12 @@ void Server::on_connection(uv_stream_t* listener, int status) {
     if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&connection->tcp_)) != 0) {
         connection->destroy();
         return;
+    }
+    for (const Listener& l : self->listeners_) {
+        if (l.tls && reinterpret_cast<uv_stream_t*>(l.tcp.get()) == listener) {
+            connection->tls_ = std::make_unique<TlsSession>(*l.tls);
+            break;
+        }
     }
     connection->start();
 }
@@ -133,8 +165,8 @@ void Server::shutdown(std::function<void()> done) {
     if (shutting_down_) return;
     shutting_down_ = true;
     shutdown_done_ = std::move(done);
-    for (auto& listener : listeners_) {
-        uv_close(reinterpret_cast<uv_handle_t*>(listener.get()), [](uv_handle_t* h) {
+    for (Listener& listener : listeners_) {
+        uv_close(reinterpret_cast<uv_handle_t*>(listener.tcp.get()), [](uv_handle_t* h) {
             auto* self = static_cast<Server*>(h->data);
             --self->open_server_handles_;
             self->maybe_finish_shutdown();

@@ -46,8 +46,15 @@ public:
     void set_http_handler(HttpHandler handler) { http_handler_ = std::move(handler); }
 
     // Binds and listens; throws std::runtime_error naming the address and the
-    // libuv error. Returns the bound port (useful with port 0).
+    // libuv error, or the reason the TLS certificate or key cannot be used.
+    // Returns the bound port (useful with port 0).
     std::uint16_t listen(const ListenOptions& listen);
+
+    // Reads the certificate and key files of every TLS listener again. New
+    // connections get the new context; open ones keep the one they started
+    // with. A listener whose files fail to load keeps its context, and the
+    // failure is logged. False when any failed.
+    bool reload_tls();
 
     // Stops accepting, closes open connections with 1001, and calls `done`
     // once the last connection is gone and the server's own handles are closed.
@@ -75,12 +82,20 @@ private:
     void remove(Connection* connection);
     void maybe_finish_shutdown();
     std::uint8_t* read_buffer() { return read_buffer_.get(); }
+    std::uint8_t* plaintext_buffer() { return plaintext_buffer_.get(); }
+
+    struct Listener {
+        std::unique_ptr<uv_tcp_t> tcp;
+        std::string name;                 // "host:port" as bound, for the log
+        std::optional<TlsOptions> tls_options;
+        std::optional<TlsContext> tls;    // set on a wss:// listener
+    };
 
     uv_loop_t* loop_;
     WebSocketOptions options_;
     std::vector<Endpoint> endpoints_;
     HttpHandler http_handler_;
-    std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+    std::vector<Listener> listeners_;
     std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
     std::uint64_t next_connection_id_ = 1;
     std::unordered_map<std::string, std::size_t> connections_per_ip_;  // admitted connections only
@@ -96,6 +111,10 @@ private:
     // keep no receive buffer of their own.
     static constexpr std::size_t read_buffer_size = 64 * 1024;
     std::unique_ptr<std::uint8_t[]> read_buffer_;
+    // TLS connections decrypt into this one (of the same size), as their
+    // ciphertext is read from the read buffer in place; allocated with the
+    // first TLS listener.
+    std::unique_ptr<std::uint8_t[]> plaintext_buffer_;
 
     bool shutting_down_ = false;
     int open_server_handles_ = 0;
