@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
@@ -48,6 +49,19 @@ std::string describe_size(std::uint64_t bytes) {
         }
     }
     return std::to_string(bytes) + " bytes";
+}
+
+// Standard Base64 with "=" padding that decodes to exactly `bytes` bytes.
+bool is_base64_of(std::string_view text, std::size_t bytes) {
+    if (text.size() != 4 * ((bytes + 2) / 3)) return false;
+    const std::size_t padding = (3 - bytes % 3) % 3;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const bool symbol = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                            c == '/';
+        if (i >= text.size() - padding ? c != '=' : !symbol) return false;
+    }
+    return true;
 }
 
 bool all_digits(std::string_view text) {
@@ -319,7 +333,7 @@ private:
         if (items.empty()) fail(value, "at least one listener is needed");
         std::vector<ws::ListenOptions> listeners;
         for (const Value& item : items) {
-            const Mapping m = read_mapping(item, {"host", "port", "backlog"});
+            const Mapping m = read_mapping(item, {"host", "port", "backlog", "tls"});
             ws::ListenOptions listen;
             if (const Value* v = find(m, "host")) {
                 listen.host = read_string(*v);
@@ -332,9 +346,57 @@ private:
             }
             if (const Value* v = find(m, "port")) listen.port = read_integer<std::uint16_t>(*v);
             if (const Value* v = find(m, "backlog")) listen.backlog = read_integer<int>(*v);
+            if (const Value* v = find(m, "tls")) listen.tls = read_tls(*v);
             listeners.push_back(std::move(listen));
         }
         return listeners;
+    }
+
+    // The files are only checked for being readable here; whether they hold a
+    // certificate and its key is found out when the listener starts, where
+    // OpenSSL reads them (config/ does not link it).
+    ws::TlsOptions read_tls(const Value& value) const {
+        const Mapping m = read_mapping(value, {"cert", "key", "ca", "min_version", "ciphers"});
+        ws::TlsOptions tls;
+        const Value* cert = find(m, "cert");
+        if (!cert) fail(value, "missing required key \"cert\"");
+        const Value* key = find(m, "key");
+        if (!key) fail(value, "missing required key \"key\"");
+        tls.cert = read_readable_file(*cert);
+        tls.key = read_readable_file(*key);
+        if (const Value* v = find(m, "ca")) tls.ca = read_readable_file(*v);
+        if (const Value* v = find(m, "min_version")) {
+            const std::string text = read_string(*v);
+            if (text == "1.2") {
+                tls.min_version = ws::TlsVersion::tls1_2;
+            } else if (text == "1.3") {
+                tls.min_version = ws::TlsVersion::tls1_3;
+            } else {
+                fail(*v, "expected \"1.2\" or \"1.3\" (older versions are not offered), got " + quote(text));
+            }
+        }
+        if (const Value* v = find(m, "ciphers")) {
+            tls.ciphers = read_string(*v);
+            if (tls.ciphers.empty()) fail(*v, "must not be empty; leave the key out for the default ciphers");
+        }
+        return tls;
+    }
+
+    // A file that is read again later (on a reload): it must be readable now,
+    // so that a typo in its name stops the router here rather than at the
+    // first reload.
+    std::string read_readable_file(const Value& value) const {
+        const std::string path = read_string(value);
+        if (path.empty()) fail(value, "must not be empty");
+        std::FILE* file = std::fopen(path.c_str(), "rb");
+        if (!file) fail(value, "cannot read " + quote(path) + ": " + std::strerror(errno));
+        // fopen succeeds on a directory; reading from it is what fails.
+        std::fgetc(file);
+        const bool failed = std::ferror(file) != 0;
+        const std::string reason = failed ? std::strerror(errno) : "";
+        std::fclose(file);
+        if (failed) fail(value, "cannot read " + quote(path) + ": " + reason);
+        return path;
     }
 
     LogConfig read_log(const Value& value) const {
@@ -464,6 +526,146 @@ private:
         return rules;
     }
 
+    // Role name -> its rules. Role names are the operator's own, so this
+    // mapping cannot go through read_mapping, which knows its keys in advance.
+    std::map<std::string, std::vector<UriRule>, std::less<>> read_roles(const Value& value) const {
+        if (!value.node.IsMap()) {
+            fail(value, "expected a mapping of role names to lists of rules, got " + describe_node(value.node));
+        }
+        std::map<std::string, std::vector<UriRule>, std::less<>> roles;
+        std::map<std::string, int, std::less<>> name_lines;
+        for (auto it = value.node.begin(); it != value.node.end(); ++it) {
+            const YAML::Node key = it->first;
+            if (!key.IsScalar()) fail(key.Mark(), value.path, "role names must be names, got " + describe_node(key));
+            const std::string& name = key.Scalar();
+            const std::string path = child_path(value.path, name);
+            if (name.empty()) fail(key.Mark(), path, "a role name must not be empty");
+            if (auto [at, added] = name_lines.emplace(name, key.Mark().line + 1); !added) {
+                fail(key.Mark(), path,
+                     "duplicate key " + quote(name) + "; it is first set at line " + std::to_string(at->second));
+            }
+            roles.emplace(name, read_rules({it->second, path, key.Mark()}));
+        }
+        return roles;
+    }
+
+    // Read after the realm's rules and roles, which decide whether a user
+    // needs a role and which names are roles.
+    AuthConfig read_auth(const Value& value, const RealmConfig& realm) const {
+        const Mapping m = read_mapping(value, {"anonymous", "timeout", "failure_delay", "users"});
+        AuthConfig auth;
+        if (const Value* v = find(m, "anonymous")) auth.anonymous = read_bool(*v);
+        if (const Value* v = find(m, "timeout")) auth.timeout_ms = read_duration_ms(*v, true);
+        if (const Value* v = find(m, "failure_delay")) auth.failure_delay_ms = read_duration_ms(*v, true);
+        if (const Value* v = find(m, "users")) {
+            std::map<std::string, int, std::less<>> key_lines;
+            for (const Value& item : read_list(*v)) auth.users.push_back(read_user(item, realm, key_lines));
+        }
+        return auth;
+    }
+
+    AuthUser read_user(const Value& item, const RealmConfig& realm,
+                       std::map<std::string, int, std::less<>>& key_lines) const {
+        const Mapping m = read_mapping(item, {"key", "role", "secret", "secret_env", "secret_file", "derived_key",
+                                              "salt", "iterations", "keylen"});
+        AuthUser user;
+        const Value* key = find(m, "key");
+        if (!key) fail(item, "missing required key \"key\"");
+        user.key = read_string(*key);
+        if (user.key.empty()) fail(*key, "must not be empty");
+        if (auto [it, added] = key_lines.emplace(user.key, key->mark().line + 1); !added) {
+            fail(*key, "user key " + quote(user.key) + " is already used at line " + std::to_string(it->second));
+        }
+
+        // In an open realm every session may do everything whatever its role,
+        // so a role there is only a name; elsewhere it decides what the user may do.
+        const bool open = realm.rules.empty() && realm.roles.empty();
+        if (const Value* v = find(m, "role")) {
+            user.role = read_string(*v);
+            if (!open && realm.roles.find(user.role) == realm.roles.end()) {
+                std::string defined;
+                for (const auto& [name, rules] : realm.roles) defined += (defined.empty() ? "" : ", ") + name;
+                fail(*v, "role " + quote(user.role) + " is not defined in this realm's roles" +
+                             (defined.empty() ? " (it has rules but no roles)" : " (defined: " + defined + ")"));
+            }
+        } else if (!open) {
+            fail(item, "missing required key \"role\": the realm has rules or roles, so every user needs a role "
+                       "from its roles");
+        }
+
+        std::string_view source_name;
+        const Value* source = nullptr;
+        for (std::string_view name : {"secret", "secret_env", "secret_file", "derived_key"}) {
+            const Value* v = find(m, name);
+            if (!v) continue;
+            if (source) {
+                fail(*v, std::string(source_name) + " and " + std::string(name) + " both give the secret; keep one");
+            }
+            source = v;
+            source_name = name;
+        }
+        if (!source) {
+            fail(item, "missing the secret: one of secret, secret_env, secret_file or derived_key is required");
+        }
+        if (source_name == "secret_env") {
+            const std::string variable = read_string(*source);
+            const char* text = variable.empty() ? nullptr : std::getenv(variable.c_str());
+            if (!text) fail(*source, "environment variable " + quote(variable) + " is not set");
+            user.secret = text;
+            if (user.secret.empty()) fail(*source, "environment variable " + quote(variable) + " is empty");
+        } else if (source_name == "secret_file") {
+            const std::string path = read_string(*source);
+            user.secret = read_secret_file(*source, path);
+            if (user.secret.empty()) fail(*source, "the file " + quote(path) + " is empty");
+        } else {
+            user.secret = read_string(*source);
+            if (user.secret.empty()) fail(*source, "must not be empty");
+            user.secret_is_derived_key = source_name == "derived_key";
+        }
+
+        if (const Value* salt = find(m, "salt")) {
+            SaltedKey salted;
+            salted.salt = read_string(*salt);
+            // AutobahnJS derives only `if (extra.salt)`: an empty salt would leave it signing with the plain secret.
+            if (salted.salt.empty()) fail(*salt, "must not be empty; clients treat an empty salt as no salt");
+            constexpr auto int_max = static_cast<std::uint32_t>(std::numeric_limits<int>::max());
+            if (const Value* v = find(m, "iterations")) salted.iterations = read_integer<std::uint32_t>(*v, 1, int_max);
+            if (const Value* v = find(m, "keylen")) salted.keylen = read_integer<std::uint32_t>(*v, 1, 1024);
+            if (user.secret_is_derived_key && !is_base64_of(user.secret, salted.keylen)) {
+                fail(*source, "is not the Base64 of a " + std::to_string(salted.keylen) + "-byte key (keylen): " +
+                                  std::to_string(4 * ((salted.keylen + 2) / 3)) + " characters of A-Z a-z 0-9 + / "
+                                  "with \"=\" padding are expected");
+            }
+            user.salted = std::move(salted);
+        } else {
+            for (std::string_view name : {"iterations", "keylen"}) {
+                if (const Value* v = find(m, name)) fail(*v, "only used with salt (salted WAMP-CRA)");
+            }
+            if (user.secret_is_derived_key) {
+                fail(*source, "derived_key needs salt, and iterations and keylen when they differ from 10000 and 32");
+            }
+        }
+        return user;
+    }
+
+    // A secret kept out of the configuration file. The line break that ends
+    // the file is not part of the secret.
+    std::string read_secret_file(const Value& value, const std::string& path) const {
+        std::FILE* file = std::fopen(path.c_str(), "rb");
+        if (!file) fail(value, "cannot open " + quote(path) + ": " + std::strerror(errno));
+        std::string text;
+        char buffer[4096];
+        std::size_t n = 0;
+        while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+        const bool failed = std::ferror(file) != 0;
+        const std::string reason = failed ? std::strerror(errno) : "";
+        std::fclose(file);
+        if (failed) fail(value, "cannot read " + quote(path) + ": " + reason);
+        if (text.ends_with('\n')) text.pop_back();
+        if (text.ends_with('\r')) text.pop_back();
+        return text;
+    }
+
     // path_owners collects every realm path with a description of its owner,
     // for the messages about paths used twice.
     std::vector<RealmConfig> read_realms(const Value& value, const Config& config,
@@ -474,7 +676,7 @@ private:
         std::vector<RealmConfig> realms;
         for (const Value& item : items) {
             const Mapping m = read_mapping(item, {"name", "paths", "accept_no_subprotocol", "strict",
-                                                  "max_message_size", "limits", "builtins", "rules",
+                                                  "max_message_size", "limits", "builtins", "rules", "roles", "auth",
                                                   "allowed_origins"});
             RealmConfig realm;
 
@@ -516,6 +718,8 @@ private:
             if (const Value* v = find(m, "limits")) realm.limits = read_limits(*v, config.limits);
             if (const Value* v = find(m, "builtins")) realm.builtins = read_builtins(*v);
             if (const Value* v = find(m, "rules")) realm.rules = read_rules(*v);
+            if (const Value* v = find(m, "roles")) realm.roles = read_roles(*v);
+            if (const Value* v = find(m, "auth")) realm.auth = read_auth(*v, realm);
             if (const Value* v = find(m, "allowed_origins")) {
                 for (const Value& origin : read_list(*v)) {
                     realm.allowed_origins.push_back(read_string(origin));

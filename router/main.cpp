@@ -91,7 +91,7 @@ void add_overrides(CLI::App& app, Overrides& o) {
               [](Config& c, Ms v) { c.websocket.slow_consumer_timeout_ms = v; });
 }
 
-void start_signal_handling(uv_loop_t* loop, kreuz::ws::Server& server, uv_signal_t (&handles)[2]) {
+void start_signal_handling(uv_loop_t* loop, kreuz::ws::Server& server, uv_signal_t (&handles)[3]) {
     auto on_signal = [](uv_signal_t* handle, int signum) {
         auto* srv = static_cast<kreuz::ws::Server*>(handle->data);
         spdlog::info("received {}, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -108,6 +108,13 @@ void start_signal_handling(uv_loop_t* loop, kreuz::ws::Server& server, uv_signal
         handles[i].data = &server;
         uv_signal_start(&handles[i], on_signal, signums[i]);
     }
+    // SIGHUP: a renewed certificate is taken up without dropping a session.
+    uv_signal_init(loop, &handles[2]);
+    handles[2].data = &server;
+    uv_signal_start(&handles[2], [](uv_signal_t* handle, int) {
+        spdlog::info("received SIGHUP, reloading the TLS certificates");
+        static_cast<kreuz::ws::Server*>(handle->data)->reload_tls();
+    }, SIGHUP);
 }
 
 }  // namespace
@@ -167,7 +174,8 @@ int main(int argc, char** argv) {
     try {
         for (const auto& listen : config.listeners) {
             const auto port = server.listen(listen);
-            spdlog::info("{} listening on {}:{}", kreuz::router::server_ident(), listen.host, port);
+            spdlog::info("{} listening on {}:{}{}", kreuz::router::server_ident(), listen.host, port,
+                         listen.tls ? " (TLS)" : "");
         }
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
@@ -176,7 +184,7 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    uv_signal_t signals[2];
+    uv_signal_t signals[3];
     start_signal_handling(loop, server, signals);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);

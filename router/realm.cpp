@@ -1,17 +1,51 @@
 #include "router/realm.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "wamp/session_id.h"
 
 namespace kreuz::router {
 
-Realm::Realm(config::RealmConfig config, std::string server_ident)
+Realm::Realm(config::RealmConfig config, std::string server_ident, Timers& timers)
     : config_(std::move(config)),
       welcome_ident_(std::move(server_ident)),
+      timers_(timers),
       rules_(config_.rules),
+      random_(std::random_device{}()),
       broker_(*this),
-      dealer_(*this) {}
+      dealer_(*this) {
+    for (const auto& [role, rules] : config_.roles) role_rules_.emplace(role, rules);
+    for (const config::AuthUser& user : config_.auth.users) {
+        User ready{user.secret, std::nullopt, &rules_for(user.role)};
+        if (user.salted) {
+            ready.salt = wamp::cra::Salt{user.salted->salt, user.salted->keylen, user.salted->iterations};
+            if (!user.secret_is_derived_key) {
+                ready.hmac_key = wamp::cra::derive_key(user.secret, user.salted->salt, user.salted->iterations,
+                                                       user.salted->keylen);
+            }
+        }
+        users_.emplace(user.key, std::move(ready));
+    }
+}
+
+const UriRules& Realm::rules_for(std::string_view role) const {
+    auto it = role_rules_.find(role);
+    return it == role_rules_.end() ? rules_ : it->second;
+}
+
+const User* Realm::find_user(std::string_view key) const {
+    auto it = users_.find(key);
+    return it == users_.end() ? nullptr : &it->second;
+}
+
+std::uint64_t Realm::failure_delay_ms() {
+    const double mean = config_.auth.failure_delay_ms;
+    if (mean <= 0) return 0;
+    std::exponential_distribution<double> delay(1.0 / mean);
+    return static_cast<std::uint64_t>(std::min(delay(random_), 4 * mean));
+}
 
 std::unique_ptr<Session> Realm::open_session(ws::Connection& connection) {
     std::string id = wamp::new_session_id();

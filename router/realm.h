@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,13 +16,30 @@
 #include "router/broker.h"
 #include "router/dealer.h"
 #include "router/session.h"
+#include "router/timers.h"
 #include "router/uri_rules.h"
+#include "wamp/cra.h"
 
 namespace kreuz::router {
 
+// Actions the rules refused, for metrics.
+struct DeniedCounts {
+    std::uint64_t publish = 0;
+    std::uint64_t subscribe = 0;
+    std::uint64_t call = 0;
+};
+
+// A WAMP-CRA user, ready to sign challenges.
+struct User {
+    std::string hmac_key;                 // the secret, or the derived key of a salted user
+    std::optional<wamp::cra::Salt> salt;  // sent as the challenge's authextra
+    const UriRules* rules;                // what the user's sessions may do once authenticated
+};
+
 class Realm {
 public:
-    Realm(config::RealmConfig config, std::string server_ident);
+    // Salted users' keys are derived here, once, from their secrets.
+    Realm(config::RealmConfig config, std::string server_ident, Timers& timers);
     Realm(const Realm&) = delete;
     Realm& operator=(const Realm&) = delete;
 
@@ -26,7 +47,16 @@ public:
     const std::string& name() const { return config_.name; }
     Broker& broker() { return broker_; }
     Dealer& dealer() { return dealer_; }
-    const UriRules& rules() const { return rules_; }
+    Timers& timers() { return timers_; }
+    DeniedCounts& denied() { return denied_; }
+
+    // The rules of a role: its own when the realm configures it, else the realm's.
+    const UriRules& rules_for(std::string_view role) const;
+    const User* find_user(std::string_view key) const;
+    // How long to hold back an invalid-signature answer: exponentially
+    // distributed around auth.failure_delay, at most four times it, so that
+    // the answer's timing tells nothing about how the signature was wrong.
+    std::uint64_t failure_delay_ms();
 
     // A new session on a freshly upgraded connection; WELCOME is queued.
     std::unique_ptr<Session> open_session(ws::Connection& connection);
@@ -44,7 +74,12 @@ private:
 
     config::RealmConfig config_;
     std::string welcome_ident_;
+    Timers& timers_;
     UriRules rules_;
+    std::map<std::string, UriRules, std::less<>> role_rules_;
+    std::unordered_map<std::string, User, StringHash, std::equal_to<>> users_;
+    DeniedCounts denied_;
+    std::mt19937_64 random_;
     Broker broker_;
     Dealer dealer_;
     std::unordered_map<std::string, Session*, StringHash, std::equal_to<>> sessions_;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "router/authentication.h"
 #include "router/builtin_procedures.h"
 #include "websocket/echo.h"
 
@@ -10,10 +11,11 @@ namespace kreuz::router {
 std::string server_ident() { return std::string("kreuz/") + KREUZ_VERSION; }
 
 Router::Router(const config::Config& config, ws::Server& server)
-    : www_(config.http.www_root), serve_www_(config.http.serve_www) {
+    : timers_(server.loop()), www_(config.http.www_root), serve_www_(config.http.serve_www) {
     for (const config::RealmConfig& realm_config : config.realms) {
-        auto realm = std::make_unique<Realm>(realm_config, server_ident());
+        auto realm = std::make_unique<Realm>(realm_config, server_ident(), timers_);
         add_builtin_procedures(*realm);
+        add_auth_procedures(*realm);
         for (const std::string& path : realm_config.paths) {
             ws::Endpoint endpoint;
             endpoint.path = path;

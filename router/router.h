@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "router/realm.h"
 #include "router/static_files.h"
+#include "router/timers.h"
 #include "websocket/server.h"
 
 namespace kreuz::router {
@@ -27,6 +28,9 @@ private:
     std::string answer_http(const ws::HttpRequest& request) const;
 
     std::vector<std::unique_ptr<Realm>> realms_;
+    // After realms_, so it is destroyed first: a callback it drops may hold a
+    // CallReply, which looks for its session in a realm.
+    Timers timers_;
     StaticFiles www_;
     bool serve_www_;
 };

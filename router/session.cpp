@@ -1,7 +1,10 @@
 #include "router/session.h"
 
+#include <vector>
+
 #include <spdlog/spdlog.h>
 
+#include "router/authentication.h"
 #include "router/realm.h"
 
 namespace kreuz::router {
@@ -22,7 +25,39 @@ Overloaded(F...) -> Overloaded<F...>;
 }  // namespace
 
 Session::Session(Realm& realm, ws::Connection& connection, std::string id)
-    : realm_(realm), connection_(connection), id_(std::move(id)) {}
+    : realm_(realm), connection_(connection), id_(std::move(id)), rules_(&realm.rules_for(anonymous_role)) {
+    if (const std::uint32_t timeout = realm_.config().auth.timeout_ms; timeout > 0) {
+        auth_.timeout = after(timeout, [this] {
+            spdlog::info("[session {}] not authenticated in time in realm {}; closing with 1008", id_,
+                         realm_.name());
+            connection_.close(ws::close_code::policy_violation, "not authenticated in time");
+        });
+    }
+}
+
+Timers::Id Session::after(std::uint64_t delay_ms, std::function<void()> callback) {
+    // The id is known only once scheduled, and the callback never runs before that.
+    auto id = std::make_shared<Timers::Id>(0);
+    *id = realm_.timers().schedule(delay_ms, [this, id, callback = std::move(callback)] {
+        timers_.erase(*id);
+        callback();
+    });
+    timers_.insert(*id);
+    return *id;
+}
+
+void Session::set_rules(const UriRules& rules) {
+    rules_ = &rules;
+    std::vector<std::string> revoked;
+    for (const std::string& topic : subscriptions_) {
+        if (!rules.lookup(topic).subscribe) revoked.push_back(topic);
+    }
+    for (const std::string& topic : revoked) realm_.broker().unsubscribe(*this, topic);
+}
+
+void Session::cancel(Timers::Id id) {
+    if (timers_.erase(id) != 0) realm_.timers().cancel(id);
+}
 
 void Session::send(std::shared_ptr<const std::string> message) { connection_.send(ws::Opcode::text, std::move(message)); }
 
@@ -66,7 +101,8 @@ void Session::handle(wamp::Message& message) {
             },
             [&](wamp::Call& m) {
                 m.procedure = prefixes_.resolve(m.procedure);
-                if (!realm_.rules().lookup(m.procedure).call) {
+                if (!rules_->lookup(m.procedure).call && !is_auth_procedure(m.procedure)) {
+                    ++realm_.denied().call;
                     spdlog::debug("[session {}] call to {} not authorized", id_, m.procedure);
                     send(wamp::serialize(wamp::CallError{m.call_id, error_uri::not_authorized,
                                                          "not authorized to call " + m.procedure, std::nullopt}));
@@ -77,7 +113,8 @@ void Session::handle(wamp::Message& message) {
             [&](wamp::Subscribe& m) {
                 std::string topic = prefixes_.resolve(m.topic);
                 // WAMP v1 has no way to refuse a subscription: it is dropped silently.
-                if (!realm_.rules().lookup(topic).subscribe) {
+                if (!rules_->lookup(topic).subscribe) {
+                    ++realm_.denied().subscribe;
                     spdlog::debug("[session {}] subscription to {} not authorized", id_, topic);
                     return;
                 }
@@ -90,7 +127,8 @@ void Session::handle(wamp::Message& message) {
             [&](wamp::Unsubscribe& m) { realm_.broker().unsubscribe(*this, prefixes_.resolve(m.topic)); },
             [&](wamp::Publish& m) {
                 m.topic = prefixes_.resolve(m.topic);
-                if (!realm_.rules().lookup(m.topic).publish) {
+                if (!rules_->lookup(m.topic).publish) {
+                    ++realm_.denied().publish;
                     spdlog::debug("[session {}] publication to {} not authorized", id_, m.topic);
                     return;
                 }
@@ -125,6 +163,10 @@ void Session::violate_limit(std::string_view what) {
 void Session::on_close(ws::Connection&, std::uint16_t code) {
     spdlog::debug("[session {}] closed ({})", id_, code);
     realm_.close_session(*this);
+    // After close_session: a dropped callback may hold a CallReply, whose
+    // unanswered destructor must find this session already gone.
+    for (Timers::Id id : timers_) realm_.timers().cancel(id);
+    timers_.clear();
 }
 
 }  // namespace kreuz::router

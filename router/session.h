@@ -6,11 +6,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 
+#include "router/timers.h"
 #include "wamp/curie.h"
 #include "wamp/message.h"
 #include "websocket/connection.h"
@@ -18,6 +21,22 @@
 namespace kreuz::router {
 
 class Realm;
+class UriRules;
+
+// Where a session stands in WAMP-CRA (digest 8.2); router/authentication.cpp
+// moves it along.
+struct AuthState {
+    // An authreq answered and awaiting its auth: one try only.
+    struct Pending {
+        std::optional<std::string> signature;  // the one expected; nullopt for anonymous
+        std::string authkey;                   // empty for anonymous
+        const UriRules* rules;                 // what the session may do once authenticated
+    };
+    std::optional<Pending> pending;
+    bool authenticated = false;  // also after anonymous authentication
+    std::string authkey;         // of the successful auth; empty when anonymous or none
+    Timers::Id timeout = 0;      // the auth timeout's timer, 0 when none is running
+};
 
 class Session final : public ws::MessageHandler {
 public:
@@ -25,6 +44,18 @@ public:
 
     const std::string& id() const { return id_; }
     Realm& realm() { return realm_; }
+
+    // The rules of the session's role: the anonymous role's until an auth
+    // succeeds, then those of the authenticated user's role.
+    const UriRules& rules() const { return *rules_; }
+    // Switches to another role's rules. Subscriptions they do not allow end
+    // here, so that no session keeps receiving what its role may not see.
+    void set_rules(const UriRules& rules);
+    AuthState& auth() { return auth_; }
+
+    // Runs `callback` after `delay_ms` unless the session has closed by then.
+    Timers::Id after(std::uint64_t delay_ms, std::function<void()> callback);
+    void cancel(Timers::Id id);
 
     // Queue a serialized WAMP message; shared bytes go to many sessions at once.
     void send(std::shared_ptr<const std::string> message);
@@ -58,6 +89,9 @@ private:
     std::unordered_set<std::string> subscriptions_;
     std::size_t pending_calls_ = 0;
     std::size_t rejected_ = 0;
+    const UriRules* rules_;
+    AuthState auth_;
+    std::unordered_set<Timers::Id> timers_;  // pending callbacks of after()
 };
 
 }  // namespace kreuz::router

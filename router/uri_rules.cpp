@@ -1,8 +1,28 @@
 #include "router/uri_rules.h"
 
+#include "wamp/cra.h"
+
 namespace kreuz::router {
 
-UriRules::UriRules(std::vector<config::UriRule> rules) : rules_(std::move(rules)) {}
+namespace {
+
+nlohmann::json permissions_object(const std::vector<config::UriRule>& rules) {
+    wamp::cra::Permissions permissions;
+    if (rules.empty()) {
+        permissions.pubsub.push_back({"", true, true, true});
+        permissions.rpc.push_back({"", true});
+    }
+    for (const config::UriRule& rule : rules) {
+        permissions.pubsub.push_back({rule.uri, rule.prefix, rule.publish, rule.subscribe});
+        permissions.rpc.push_back({rule.uri, rule.call});
+    }
+    return wamp::cra::to_json(permissions);
+}
+
+}  // namespace
+
+UriRules::UriRules(std::vector<config::UriRule> rules)
+    : rules_(std::move(rules)), permissions_(permissions_object(rules_)) {}
 
 Permissions UriRules::decide(std::string_view uri) const {
     const config::UriRule* best = nullptr;

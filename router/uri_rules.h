@@ -1,5 +1,6 @@
-// Which URIs the sessions of a realm may publish to, subscribe to and call
-// (the admission model of the digest's section 6.1, extended to calls).
+// Which URIs the sessions of a realm, or of one role in it, may publish to,
+// subscribe to and call (the admission model of the digest's section 6.1,
+// extended to calls).
 #pragma once
 
 #include <cstddef>
@@ -7,6 +8,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 
@@ -31,10 +34,16 @@ public:
     // rules are scanned once per URI, not once per message.
     Permissions lookup(const std::string& uri) const;
 
+    // The rules as the WAMP-CRA permissions object (digest 8.5): every rule
+    // once under "pubsub" and once under "rpc", in the order given; an open
+    // set is the one rule that allows everything.
+    const nlohmann::json& permissions() const { return permissions_; }
+
 private:
     Permissions decide(std::string_view uri) const;
 
     std::vector<config::UriRule> rules_;
+    nlohmann::json permissions_;
     // Bounded: a client inventing endless topic names cannot grow it forever.
     static constexpr std::size_t max_cached = 4096;
     mutable std::unordered_map<std::string, Permissions> cache_;

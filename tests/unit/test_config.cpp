@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -629,4 +630,233 @@ TEST_CASE("config: realm rules") {
     const ConfigError twice = error_of("realms:\n  - name: a\n    paths: [/a]\n    rules:\n      - {uri: x}\n      - {uri: x}\n");
     CHECK(twice.line == 6);
     CHECK(contains(twice.message, "already at line 5"));
+}
+
+namespace {
+
+// A realm "a" on /a with the given keys (each line indented for a realm item).
+std::string realm_with(std::string_view keys) {
+    return "realms:\n  - name: a\n    paths: [/a]\n" + std::string(keys);
+}
+
+std::filesystem::path temp_file(const std::string& name, std::string_view content) {
+    const std::filesystem::path path = std::filesystem::temp_directory_path() / name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("config: auth defaults") {
+    const RealmConfig realm = parse("").realms.at(0);
+    CHECK(realm.auth.anonymous);
+    CHECK(realm.auth.timeout_ms == 0);
+    CHECK(realm.auth.failure_delay_ms == 800);
+    CHECK(realm.auth.users.empty());
+    CHECK(realm.roles.empty());
+}
+
+TEST_CASE("config: auth users and roles") {
+    ::setenv("KREUZ_TEST_BOB_SECRET", "bob's secret", 1);
+    const auto carol = temp_file("kreuz-test-carol-secret", "carol's secret\n");
+    const auto dan = temp_file("kreuz-test-dan-secret", "dan's secret\r\n");
+    const Config c = parse(realm_with(R"(    auth:
+      anonymous: false
+      timeout: 30s
+      failure_delay: 10ms
+      users:
+        - {key: alice, secret: "s3cret", role: admin}
+        - {key: bob, secret_env: KREUZ_TEST_BOB_SECRET, role: user}
+        - {key: carol, secret_file: )" + carol.string() + R"(, role: user}
+        - {key: dan, secret_file: )" + dan.string() + R"(, role: user}
+        - {key: dave, derived_key: "znWa4bxY1glpbQlZziHIlXA2shfF+HoCr9bnmZ5HPQg=",
+           salt: "RANDOM SALT", iterations: 1000, keylen: 32, role: user}
+        - {key: erin, secret: "pw", salt: "S", role: anonymous}
+    roles:
+      admin: [{uri: "", prefix: true}]
+      user:
+        - {uri: "http://example.com/", prefix: true, publish: false}
+      anonymous: []
+)"));
+    std::filesystem::remove(carol);
+    std::filesystem::remove(dan);
+    const RealmConfig& realm = c.realms.at(0);
+    CHECK_FALSE(realm.auth.anonymous);
+    CHECK(realm.auth.timeout_ms == 30000);
+    CHECK(realm.auth.failure_delay_ms == 10);
+    const auto& users = realm.auth.users;
+    REQUIRE(users.size() == 6);
+    CHECK(users[0].key == "alice");
+    CHECK(users[0].secret == "s3cret");
+    CHECK(users[0].role == "admin");
+    CHECK_FALSE(users[0].salted);
+    CHECK(users[1].secret == "bob's secret");
+    CHECK(users[2].secret == "carol's secret");  // the file's line break is not part of it
+    CHECK(users[3].secret == "dan's secret");
+    CHECK(users[4].secret == "znWa4bxY1glpbQlZziHIlXA2shfF+HoCr9bnmZ5HPQg=");
+    CHECK(users[4].secret_is_derived_key);
+    REQUIRE(users[4].salted);
+    CHECK(users[4].salted->salt == "RANDOM SALT");
+    CHECK(users[4].salted->iterations == 1000);
+    CHECK(users[4].salted->keylen == 32);
+    // A salted secret is derived by the router; the defaults are AutobahnJS's.
+    CHECK(users[5].secret == "pw");
+    CHECK_FALSE(users[5].secret_is_derived_key);
+    REQUIRE(users[5].salted);
+    CHECK(users[5].salted->iterations == 10000);
+    CHECK(users[5].salted->keylen == 32);
+    CHECK(users[5].role == "anonymous");
+    REQUIRE(realm.roles.size() == 3);
+    CHECK(realm.roles.at("admin").size() == 1);
+    CHECK(realm.roles.at("admin")[0].prefix);
+    CHECK_FALSE(realm.roles.at("user")[0].publish);
+    CHECK(realm.roles.at("user")[0].subscribe);
+    CHECK(realm.roles.at("anonymous").empty());
+
+    // An open realm (no rules, no roles): a role is only a name, and may be left out.
+    const Config open = parse(realm_with("    auth:\n      users:\n        - {key: k, secret: s, role: whatever}\n"
+                                         "        - {key: l, secret: s}\n"));
+    CHECK(open.realms[0].auth.users[0].role == "whatever");
+    CHECK(open.realms[0].auth.users[1].role.empty());
+    CHECK(parse(realm_with("    auth: {failure_delay: 0}\n")).realms[0].auth.failure_delay_ms == 0);
+    // Roles may come before or after auth in the file.
+    const Config order = parse(realm_with("    roles: {r: []}\n    auth: {users: [{key: k, secret: s, role: r}]}\n"));
+    CHECK(order.realms[0].auth.users[0].role == "r");
+}
+
+TEST_CASE("config: auth errors") {
+    auto check_error = [](const std::string& yaml, int line, const std::string& key_path, std::string_view part) {
+        const ConfigError e = error_of(yaml);
+        CAPTURE(yaml);
+        CHECK(e.line == line);
+        CHECK(e.key_path == key_path);
+        CHECK_MESSAGE(contains(e.message, part), e.message);
+    };
+    const std::string users = "    auth:\n      users:\n";
+    check_error(realm_with("    auth: {anonymus: true}\n"), 4, "realms[0].auth.anonymus",
+                "unknown key \"anonymus\" (known here: anonymous, timeout, failure_delay, users)");
+    check_error(realm_with("    auth: {timeout: 30}\n"), 4, "realms[0].auth.timeout", "has no unit");
+    check_error(realm_with("    auth: {anonymous: yes}\n"), 4, "realms[0].auth.anonymous", "expected true or false");
+    check_error(realm_with(users + "        - {secret: s}\n"), 6, "realms[0].auth.users[0]",
+                "missing required key \"key\"");
+    check_error(realm_with(users + "        - {key: \"\", secret: s}\n"), 6, "realms[0].auth.users[0].key",
+                "must not be empty");
+    check_error(realm_with(users + "        - {key: k, secret: s}\n        - {key: k, secret: t}\n"), 7,
+                "realms[0].auth.users[1].key", "user key \"k\" is already used at line 6");
+    check_error(realm_with(users + "        - {key: k, secret: s, pasword: x}\n"), 6,
+                "realms[0].auth.users[0].pasword", "unknown key \"pasword\"");
+    check_error(realm_with(users + "        - {key: k}\n"), 6, "realms[0].auth.users[0]",
+                "one of secret, secret_env, secret_file or derived_key is required");
+    check_error(realm_with(users + "        - {key: k, secret: s,\n           secret_env: X}\n"), 7,
+                "realms[0].auth.users[0].secret_env", "secret and secret_env both give the secret");
+    check_error(realm_with(users + "        - {key: k, secret: \"\"}\n"), 6, "realms[0].auth.users[0].secret",
+                "must not be empty");
+
+    ::unsetenv("KREUZ_TEST_UNSET_SECRET");
+    check_error(realm_with(users + "        - {key: k, secret_env: KREUZ_TEST_UNSET_SECRET}\n"), 6,
+                "realms[0].auth.users[0].secret_env", "environment variable \"KREUZ_TEST_UNSET_SECRET\" is not set");
+    ::setenv("KREUZ_TEST_EMPTY_SECRET", "", 1);
+    check_error(realm_with(users + "        - {key: k, secret_env: KREUZ_TEST_EMPTY_SECRET}\n"), 6,
+                "realms[0].auth.users[0].secret_env", "is empty");
+    const std::string missing = (std::filesystem::temp_directory_path() / "kreuz-test-no-such-secret").string();
+    check_error(realm_with(users + "        - {key: k, secret_file: " + missing + "}\n"), 6,
+                "realms[0].auth.users[0].secret_file",
+                "cannot open \"" + missing + "\": No such file or directory");
+    const auto empty = temp_file("kreuz-test-empty-secret", "\n");
+    check_error(realm_with(users + "        - {key: k, secret_file: " + empty.string() + "}\n"), 6,
+                "realms[0].auth.users[0].secret_file", "is empty");
+    std::filesystem::remove(empty);
+
+    const std::string dave_key = "\"znWa4bxY1glpbQlZziHIlXA2shfF+HoCr9bnmZ5HPQg=\"";
+    check_error(realm_with(users + "        - {key: k, derived_key: " + dave_key + "}\n"), 6,
+                "realms[0].auth.users[0].derived_key", "derived_key needs salt");
+    check_error(realm_with(users + "        - {key: k, derived_key: \"not base64\", salt: s}\n"), 6,
+                "realms[0].auth.users[0].derived_key", "is not the Base64 of a 32-byte key (keylen): 44 characters");
+    // A key derived with another keylen than the one clients are told.
+    check_error(realm_with(users + "        - {key: k, derived_key: \"znWa4bxY1glpbQlZziHIlXA2shc=\", salt: s}\n"), 6,
+                "realms[0].auth.users[0].derived_key", "32-byte key");
+    CHECK(parse(realm_with(users + "        - {key: k, derived_key: \"znWa4bxY1glpbQlZziHIlXA2shc=\", salt: s, "
+                                   "keylen: 20}\n"))
+              .realms[0].auth.users[0].salted->keylen == 20);
+    check_error(realm_with(users + "        - {key: k, secret: s, iterations: 1000}\n"), 6,
+                "realms[0].auth.users[0].iterations", "only used with salt");
+    check_error(realm_with(users + "        - {key: k, secret: s, salt: \"\"}\n"), 6, "realms[0].auth.users[0].salt",
+                "clients treat an empty salt as no salt");
+    check_error(realm_with(users + "        - {key: k, secret: s, salt: x, iterations: 0}\n"), 6,
+                "realms[0].auth.users[0].iterations", "must be between 1 and 2147483647");
+    check_error(realm_with(users + "        - {key: k, secret: s, salt: x, keylen: 2000}\n"), 6,
+                "realms[0].auth.users[0].keylen", "must be between 1 and 1024");
+
+    // Roles.
+    check_error(realm_with("    roles: [admin]\n"), 4, "realms[0].roles",
+                "expected a mapping of role names to lists of rules, got a list");
+    check_error(realm_with("    roles:\n      admin: []\n      admin: []\n"), 6, "realms[0].roles.admin",
+                "duplicate key \"admin\"; it is first set at line 5");
+    check_error(realm_with("    roles:\n      admin: [{uri: x, pub: true}]\n"), 5, "realms[0].roles.admin[0].pub",
+                "unknown key \"pub\"");
+    check_error(realm_with("    roles:\n      admin: [{uri: x}, {uri: x}]\n"), 5, "realms[0].roles.admin[1].uri",
+                "a rule for \"x\" is already at line 5");
+    check_error(realm_with("    roles:\n      admin: {uri: x}\n"), 5, "realms[0].roles.admin", "expected a list");
+    check_error(realm_with("    roles:\n      \"\": []\n"), 5, "realms[0].roles.", "a role name must not be empty");
+
+    // A user's role must be one of the roles, unless the realm is open.
+    const std::string roles = "    roles:\n      admin: []\n      user: []\n";
+    check_error(realm_with(roles + users + "        - {key: k, secret: s, role: root}\n"), 9,
+                "realms[0].auth.users[0].role",
+                "role \"root\" is not defined in this realm's roles (defined: admin, user)");
+    check_error(realm_with(roles + users + "        - {key: k, secret: s}\n"), 9, "realms[0].auth.users[0]",
+                "missing required key \"role\"");
+    check_error(realm_with("    rules: [{uri: x}]\n" + users + "        - {key: k, secret: s, role: admin}\n"), 7,
+                "realms[0].auth.users[0].role", "(it has rules but no roles)");
+}
+
+TEST_CASE("config: tls on a listener") {
+    const std::string cert = temp_file("kreuz-test-tls.crt", "certificate").string();
+    const std::string key = temp_file("kreuz-test-tls.key", "key").string();
+    const std::string tls = "    tls:\n      cert: " + cert + "\n      key: " + key + "\n";
+
+    const Config c = parse("listen:\n  - port: 8443\n" + tls + "      ca: " + cert +
+                           "\n      min_version: \"1.3\"\n      ciphers: ECDHE+AESGCM\n  - port: 8080\n");
+    REQUIRE(c.listeners.size() == 2);
+    REQUIRE(c.listeners[0].tls);
+    CHECK(c.listeners[0].tls->cert == cert);
+    CHECK(c.listeners[0].tls->key == key);
+    CHECK(c.listeners[0].tls->ca == cert);
+    CHECK(c.listeners[0].tls->min_version == kreuz::ws::TlsVersion::tls1_3);
+    CHECK(c.listeners[0].tls->ciphers == "ECDHE+AESGCM");
+    CHECK_FALSE(c.listeners[1].tls);
+
+    const Config defaults = parse("listen:\n  - port: 8443\n" + tls);
+    CHECK(defaults.listeners[0].tls->ca.empty());
+    CHECK(defaults.listeners[0].tls->ciphers.empty());
+    CHECK(defaults.listeners[0].tls->min_version == kreuz::ws::TlsVersion::tls1_2);
+    CHECK(parse("listen:\n  - port: 8443\n" + tls + "      min_version: 1.2\n").listeners[0].tls->min_version ==
+          kreuz::ws::TlsVersion::tls1_2);
+
+    auto check_error = [](const std::string& yaml, int line, const std::string& key_path, std::string_view part) {
+        CAPTURE(yaml);
+        const ConfigError e = error_of(yaml);
+        CHECK(e.line == line);
+        CHECK(e.key_path == key_path);
+        CHECK_MESSAGE(contains(e.message, part), e.message);
+    };
+    const std::string missing = (std::filesystem::temp_directory_path() / "kreuz-test-no-such.crt").string();
+    check_error("listen:\n  - port: 8443\n    tls: {key: " + key + "}\n", 3, "listen[0].tls",
+                "missing required key \"cert\"");
+    check_error("listen:\n  - port: 8443\n    tls: {cert: " + cert + "}\n", 3, "listen[0].tls",
+                "missing required key \"key\"");
+    check_error("listen:\n  - port: 8443\n    tls:\n      cert: " + missing + "\n      key: " + key + "\n", 4,
+                "listen[0].tls.cert", "cannot read \"" + missing + "\": No such file or directory");
+    check_error("listen:\n  - port: 8443\n    tls:\n      cert: " + cert + "\n      key: " +
+                    std::filesystem::temp_directory_path().string() + "\n",
+                5, "listen[0].tls.key", "Is a directory");
+    check_error("listen:\n  - port: 8443\n" + tls + "      ca: " + missing + "\n", 6, "listen[0].tls.ca",
+                "cannot read");
+    check_error("listen:\n  - port: 8443\n" + tls + "      min_version: \"1.1\"\n", 6, "listen[0].tls.min_version",
+                "expected \"1.2\" or \"1.3\" (older versions are not offered), got \"1.1\"");
+    check_error("listen:\n  - port: 8443\n" + tls + "      ciphers: \"\"\n", 6, "listen[0].tls.ciphers",
+                "must not be empty");
+    check_error("listen:\n  - port: 8443\n" + tls + "      certificate: x\n", 6, "listen[0].tls.certificate",
+                "unknown key \"certificate\" (known here: cert, key, ca, min_version, ciphers)");
+    check_error("listen:\n  - port: 8443\n    tls: true\n", 3, "listen[0].tls", "expected a mapping");
 }

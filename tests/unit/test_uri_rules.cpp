@@ -67,3 +67,15 @@ TEST_CASE("uri rules: cached decisions stay correct past the cache bound") {
         }
     }
 }
+
+TEST_CASE("uri rules: the WAMP-CRA permissions object lists every rule") {
+    const nlohmann::json open = UriRules({}).permissions();
+    CHECK(open == nlohmann::json::parse(R"({"pubsub": [{"uri": "", "prefix": true, "pub": true, "sub": true}],
+                                            "rpc": [{"uri": "", "call": true}]})"));
+    UriRules rules({rule("http://example.com/", true, true, false, false),
+                    rule("http://example.com/x", false, false, true, true)});
+    CHECK(rules.permissions() == nlohmann::json::parse(R"({
+        "pubsub": [{"uri": "http://example.com/", "prefix": true, "pub": true, "sub": false},
+                   {"uri": "http://example.com/x", "prefix": false, "pub": false, "sub": true}],
+        "rpc": [{"uri": "http://example.com/", "call": false}, {"uri": "http://example.com/x", "call": true}]})"));
+}

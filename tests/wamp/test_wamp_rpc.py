@@ -62,7 +62,7 @@ async def test_ping(kreuz):
     "http://api.wamp.ws/procedure#Echo",
     "http://api.wamp.ws/procedure#",
     "http://api.wamp.ws/procedure#echo ",
-    "http://api.wamp.ws/procedure#authreq",
+    "http://api.wamp.ws/procedure#authrequest",
     "onNewData",
     "ü://日本",
     "http://api.testsuite.wamp.ws/autobahn/testee/control#dispatch",
