@@ -645,3 +645,42 @@ async def test_empty_role_allows_everything(make_server, tmp_path, monkeypatch):
     for c in (subject, observer):
         assert await login(c, "alice", "s3cret") == [CALLRESULT, "auth", permissions([])]
     assert await observed(subject, observer) == {uri: allowed([], uri) for uri in URIS}
+
+
+# ------------------------------------------------------------------ over wss://
+
+
+def self_signed(tmp_path) -> tuple:
+    """A throwaway self-signed certificate for 127.0.0.1, made with the openssl command."""
+    import subprocess
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+@pytest.mark.parametrize("appkey,appsecret,role", [("alice", "s3cret", ADMIN), ("dave", "secret", USER)])
+async def test_ab_launch_over_wss(make_server, tmp_path, monkeypatch, appkey, appsecret, role):
+    """The acceptance case: AutobahnJS's ab.launch over wss://, unsalted (alice) and salted (dave)."""
+    import ssl
+    import websockets
+    cert, key = self_signed(tmp_path)
+    listen = f"listen:\n  - host: 127.0.0.1\n    port: 0\n    tls: {{cert: \"{cert}\", key: \"{key}\"}}\n"
+    srv = make_server(listen + cra_config(tmp_path, monkeypatch))
+    context = ssl.create_default_context(cafile=str(cert))
+    ws = await websockets.connect(f"wss://127.0.0.1:{srv.port}/ws", ssl=context, subprotocols=["wamp"],
+                                  ping_interval=None, open_timeout=10)
+    client = WampClient(ws, "wss")
+    try:
+        await client.read_welcome()
+        reply = await ab_launch(client, appkey, appsecret)
+        assert reply[0] == CALLRESULT and reply[2] == permissions(role)
+        wrong = WampClient(await websockets.connect(f"wss://127.0.0.1:{srv.port}/ws", ssl=context,
+                                                    subprotocols=["wamp"], ping_interval=None), "wss-wrong")
+        await wrong.read_welcome()
+        reply = await ab_launch(wrong, appkey, appsecret + "x")
+        assert reply[0] == CALLERROR and reply[2] == ERROR + "invalid-signature"
+        await wrong.close()
+    finally:
+        await client.close()
