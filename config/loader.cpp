@@ -1,6 +1,7 @@
 #include "config/loader.h"
 
 #include <arpa/inet.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <set>
+#include <sstream>
 #include <limits>
 #include <map>
 #include <optional>
@@ -745,22 +748,51 @@ ConfigError::ConfigError(std::string file_name, int line_number, int column_numb
       key_path(std::move(path)),
       message(text) {}
 
+namespace {
+
+// Notes where documents start without building them. yaml-cpp 0.7's LoadAll
+// allocates without end on some malformed input (a lone ",": its upstream
+// issue 1040), so documents are counted with the event parser, which stops
+// after the second, and only the first is loaded.
+class DocumentStarts final : public YAML::EventHandler {
+public:
+    std::vector<YAML::Mark> marks;
+
+    void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+}  // namespace
+
 Config parse_config(std::string_view yaml_text, const std::string& file_name) {
-    std::vector<YAML::Node> documents;
+    const std::string text(yaml_text);
+    YAML::Node root;
     try {
-        documents = YAML::LoadAll(std::string(yaml_text));
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        DocumentStarts starts;
+        for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
+        }
+        if (starts.marks.size() > 1) {
+            // Only the first would be read; the rest would be ignored without a word.
+            const YAML::Mark& mark = starts.marks[1];
+            throw ConfigError(file_name, mark.line + 1, mark.column + 1, "",
+                              "a configuration is one YAML document, this is the start of a second one");
+        }
+        if (!starts.marks.empty()) root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
         const bool placed = !e.mark.is_null();
         throw ConfigError(file_name, placed ? e.mark.line + 1 : 0, placed ? e.mark.column + 1 : 0, "",
                           "YAML syntax error: " + e.msg);
     }
-    if (documents.size() > 1) {
-        // Only the first would be read; the rest would be ignored without a word.
-        const YAML::Mark mark = documents[1].Mark();
-        throw ConfigError(file_name, mark.line + 1, mark.column + 1, "",
-                          "a configuration is one YAML document, this is the start of a second one");
-    }
-    return Loader(file_name).load(documents.empty() ? YAML::Node() : documents.front());
+    return Loader(file_name).load(root);
 }
 
 Config load_config_file(const std::string& path) {

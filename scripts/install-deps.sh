@@ -15,6 +15,9 @@ packages=(
 # conflicts with Debian's npm package): only install what is really absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# scripts/fuzz.sh (part of `make test`): clang, its libFuzzer and sanitizer
+# runtimes, and llvm-symbolizer for readable stacks in its reports.
+if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev llvm-14); fi
 # Chromium runs the browser tests; it is installed with its recommended
 # packages (fonts among them), the way the tests were written against it.
 browser_packages=(chromium)
