@@ -87,6 +87,7 @@ void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
 void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* self = static_cast<Connection*>(stream->data);
     if (nread > 0) {
+        self->server_.stats_.bytes_received += static_cast<std::uint64_t>(nread);
         self->last_receive_ = self->now();
         self->ping_sent_ = 0;  // any byte from the peer proves it is alive
         if (self->tls_) {
@@ -163,6 +164,10 @@ void Connection::fail_tls(std::string_view reason) {
 }
 
 void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
+    if (body_remaining_ > 0) {
+        collect_body(data, size);
+        return;
+    }
     const std::size_t used = http_->feed({reinterpret_cast<const char*>(data), size});
     switch (http_->status()) {
     case HttpRequestParser::Status::incomplete:
@@ -174,19 +179,19 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     case HttpRequestParser::Status::complete:
         break;
     }
+    path_ = std::string(http_->request().path());
+    const Endpoint* endpoint = server_.find_endpoint(path_);
+    const auto upgrade = http_->request().header("Upgrade");
+    const bool wants_websocket = upgrade && token_list_contains(*upgrade, "websocket");
+    if (!endpoint && !wants_websocket && server_.http_handler()) {
+        start_plain_request(data + used, size - used);
+        return;
+    }
     const auto http = std::move(http_);
     const HttpRequest& request = http->request();
-    path_ = std::string(request.path());
-    const Endpoint* endpoint = server_.find_endpoint(path_);
-    const auto upgrade = request.header("Upgrade");
-    const bool wants_websocket = upgrade && token_list_contains(*upgrade, "websocket");
     if (!endpoint) {
-        if (!wants_websocket && server_.http_handler()) {
-            reject_handshake(server_.http_handler()(request, *this), 0, "plain HTTP request");
-        } else {
-            reject_handshake(http_error_response(404, "no WebSocket endpoint at this path"), 404,
-                             "no WebSocket endpoint at this path");
-        }
+        reject_handshake(http_error_response(404, "no WebSocket endpoint at this path"), 404,
+                         "no WebSocket endpoint at this path");
         return;
     }
     HandshakeResult result = accept_handshake(request, endpoint->policy);
@@ -216,6 +221,7 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     last_message_ = now();
     spdlog::debug("[conn {}] WebSocket open on {} from {} (subprotocol '{}', deflate {})", id_, path_,
                   remote_address_, subprotocol_, deflater_ ? "on" : "off");
+    ++server_.stats_.websockets_opened;
     handler_ = endpoint->open(*this);
     if (!handler_) {
         close(close_code::internal_error, "no handler for this endpoint");
@@ -225,7 +231,59 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     if (used < size) handle_input(data + used, size - used);
 }
 
+// A plain request is answered once its body is in. Bodies are framed by
+// Content-Length only: the requests kreuz serves (publish bridge, health,
+// metrics) come from HTTP clients that all send one, and refusing chunked
+// framing keeps request smuggling out of reach. The handshake timeout bounds
+// the time the body may take.
+void Connection::start_plain_request(std::uint8_t* rest, std::size_t size) {
+    const HttpRequest& request = http_->request();
+    if (request.header("Transfer-Encoding")) {
+        reject_handshake(http_error_response(411, "request bodies need Content-Length"), 411,
+                         "chunked request body");
+        return;
+    }
+    std::size_t length = 0;
+    if (const auto value = request.header("Content-Length")) {
+        // Repeated fields arrive joined with ", " and are refused with the rest.
+        const bool digits = !value->empty() && value->size() <= 18 &&
+                            std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits) {
+            reject_handshake(http_error_response(400, "invalid Content-Length"), 400, "invalid Content-Length");
+            return;
+        }
+        length = std::stoull(*value);
+    }
+    if (length > server_.options().http.max_body_bytes) {
+        reject_handshake(http_error_response(413, "request body too large"), 413, "request body too large");
+        return;
+    }
+    body_remaining_ = length;
+    http_->request().body.reserve(length);
+    if (length == 0) {
+        answer_plain_request();
+        return;
+    }
+    if (size > 0) collect_body(rest, size);
+}
+
+void Connection::collect_body(const std::uint8_t* data, std::size_t size) {
+    const std::size_t take = std::min(size, body_remaining_);
+    http_->request().body.append(reinterpret_cast<const char*>(data), take);
+    body_remaining_ -= take;
+    // Bytes past the body would be a pipelined request; the connection closes
+    // after this answer, so they are not read.
+    if (body_remaining_ == 0) answer_plain_request();
+}
+
+void Connection::answer_plain_request() {
+    ++server_.stats_.http_requests;
+    const auto http = std::move(http_);
+    reject_handshake(server_.http_handler()(http->request(), *this), 0, "plain HTTP request");
+}
+
 void Connection::refuse(int status, std::string_view reason) {
+    ++server_.stats_.refused;
     spdlog::warn("[conn {}] refused {}: {}", id_, remote_address_, reason);
     state_ = State::draining;  // never counted as a handshake in flight
     if (tls_) {
@@ -403,7 +461,14 @@ void Connection::close_for_shutdown() {
         destroy();
         break;
     case State::open:
-        close(close_code::going_away, "server shutting down");
+        if (server_.options().shutdown_drop) {
+            // What is queued still leaves, then the FIN: no Close frame, so the
+            // peer sees an unclean close (1006) and a reconnecting client does.
+            end_session(close_code::abnormal);
+            enter_draining();
+        } else {
+            close(close_code::going_away, "server shutting down");
+        }
         break;
     default:
         break;
@@ -498,6 +563,7 @@ void Connection::after_queue_change() {
     if (queued_bytes_ > o.write_queue_limit && frames_.size() > 1 && state_ == State::open) {
         spdlog::warn("[conn {}] slow consumer {}: {} bytes queued, over the limit of {}", id_, remote_address_,
                      queued_bytes_, o.write_queue_limit);
+        ++server_.stats_.slow_consumers;
         drop_unsent();
         fail(close_code::policy_violation, "slow consumer");
         return;
@@ -545,6 +611,7 @@ std::size_t Connection::gather(uv_buf_t* bufs, std::size_t& nframes) const {
 }
 
 std::size_t Connection::retire(std::size_t written) {
+    server_.stats_.bytes_sent += written;
     std::size_t finished = 0;
     while (written > 0) {
         const std::size_t rest = frames_.front().size() - front_written_;
@@ -801,6 +868,7 @@ void Connection::on_tick() {
         if (above_high_water_since_ && t >= above_high_water_since_ + o.slow_consumer_timeout_ms) {
             spdlog::warn("[conn {}] slow consumer {}: {} bytes queued for {} ms", id_, remote_address_,
                          queued_bytes_, t - above_high_water_since_);
+            ++server_.stats_.slow_consumers;
             drop_unsent();
             fail(close_code::policy_violation, "slow consumer");
             return;

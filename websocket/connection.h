@@ -97,7 +97,9 @@ private:
     void handle_tls_input(const std::uint8_t* data, std::size_t size);
     void fail_tls(std::string_view reason);
     void handle_handshake_bytes(std::uint8_t* data, std::size_t size);
-    void complete_handshake(const Endpoint& endpoint, const HttpRequest& request);
+    void start_plain_request(std::uint8_t* rest, std::size_t size);
+    void collect_body(const std::uint8_t* data, std::size_t size);
+    void answer_plain_request();
     void reject_handshake(std::string response, int status, std::string_view reason);
 
     // FrameSink
@@ -151,6 +153,7 @@ private:
     std::string subprotocol_;
     std::string path_;
     std::unique_ptr<HttpRequestParser> http_;
+    std::size_t body_remaining_ = 0;  // bytes of a plain request's body still to come
     std::unique_ptr<MessageHandler> handler_;
 
     FrameParser parser_;

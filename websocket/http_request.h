@@ -22,6 +22,7 @@ struct HttpRequest {
     std::string target;   // request-target as sent, e.g. "/ws?x=1"
     std::string version;  // "HTTP/1.1"
     std::vector<HttpHeader> headers;
+    std::string body;     // of a plain request, as its Content-Length framed it
 
     // target up to the first '?'.
     std::string_view path() const;

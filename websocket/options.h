@@ -12,12 +12,17 @@ namespace kreuz::ws {
 struct HttpLimits {
     std::size_t max_head_bytes = 8192;  // request line + headers + final CRLF
     std::size_t max_headers = 64;
+    // Request bodies of plain HTTP requests (the publish bridge); larger ones
+    // get 413 before a byte of them is stored.
+    std::size_t max_body_bytes = 1u << 20;
+    bool operator==(const HttpLimits&) const = default;
 };
 
 struct DeflateOptions {
     bool enabled = true;              // accept permessage-deflate offers at all
     std::size_t min_size = 64;        // smaller outgoing messages are sent uncompressed
     int mem_level = 8;                // zlib memLevel of the per-connection compressor (1..9)
+    bool operator==(const DeflateOptions&) const = default;
 };
 
 struct WebSocketOptions {
@@ -42,6 +47,12 @@ struct WebSocketOptions {
     std::size_t write_high_water = 4u << 20;     // above it: reading pauses, slow-consumer clock runs
     std::size_t write_queue_limit = 64u << 20;   // above it: closed with 1008 at once
     std::uint32_t slow_consumer_timeout_ms = 10000;  // above high water this long -> 1008
+
+    // On SIGTERM/SIGINT: send Close 1001 to every peer (clean), or drop TCP
+    // without a closing handshake, which AutobahnJS 0.8 clients answer by
+    // reconnecting (they never reconnect after a clean close).
+    bool shutdown_drop = false;
+    bool operator==(const WebSocketOptions&) const = default;
 };
 
 enum class TlsVersion : std::uint8_t { tls1_2, tls1_3 };
@@ -54,6 +65,7 @@ struct TlsOptions {
     std::string ca;       // PEM: CAs for client certificates; empty: none are requested
     TlsVersion min_version = TlsVersion::tls1_2;
     std::string ciphers;  // TLS 1.2 cipher list in OpenSSL syntax; empty: ECDHE with AES-GCM or ChaCha20
+    bool operator==(const TlsOptions&) const = default;
 };
 
 struct ListenOptions {
@@ -61,6 +73,7 @@ struct ListenOptions {
     std::uint16_t port = 8080;
     int backlog = 511;
     std::optional<TlsOptions> tls;  // absent: plain ws://
+    bool operator==(const ListenOptions&) const = default;
 };
 
 }  // namespace kreuz::ws

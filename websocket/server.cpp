@@ -103,6 +103,7 @@ void Server::on_connection(uv_stream_t* listener, int status) {
             break;
         }
     }
+    ++self->stats_.accepted;
     connection->start();
 }
 

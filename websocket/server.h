@@ -31,8 +31,19 @@ struct Endpoint {
     std::function<std::unique_ptr<MessageHandler>(Connection&)> open;
 };
 
-// Answers a plain HTTP request (one without Upgrade: websocket) with a complete
-// response; the connection is closed after it is sent.
+// Running totals for the router's metrics.
+struct ServerStats {
+    std::uint64_t accepted = 0;           // TCP connections
+    std::uint64_t refused = 0;            // by a connection guard
+    std::uint64_t websockets_opened = 0;  // upgrades answered with 101
+    std::uint64_t http_requests = 0;      // plain requests answered by the HTTP handler
+    std::uint64_t bytes_received = 0;     // from sockets (ciphertext on wss://)
+    std::uint64_t bytes_sent = 0;         // queued frames that left (plaintext)
+    std::uint64_t slow_consumers = 0;     // connections closed with 1008 for not reading
+};
+
+// Answers a plain HTTP request (one without Upgrade: websocket, its body read
+// in full) with a complete response; the connection is closed after it is sent.
 using HttpHandler = std::function<std::string(const HttpRequest&, const Connection&)>;
 
 class Server {
@@ -63,6 +74,8 @@ public:
     uv_loop_t* loop() const { return loop_; }
     const WebSocketOptions& options() const { return options_; }
     std::size_t connection_count() const { return connections_.size(); }
+    const ServerStats& stats() const { return stats_; }
+    bool shutting_down() const { return shutting_down_; }
 
 private:
     friend class Connection;
@@ -116,6 +129,7 @@ private:
     // first TLS listener.
     std::unique_ptr<std::uint8_t[]> plaintext_buffer_;
 
+    ServerStats stats_;
     bool shutting_down_ = false;
     int open_server_handles_ = 0;
     std::function<void()> shutdown_done_;
