@@ -19,6 +19,7 @@ struct SessionLimits {
     std::size_t max_prefixes = 256;
     std::size_t max_subscriptions = 4096;
     std::size_t max_pending_calls = 1024;  // outstanding CALLs of one session
+    std::size_t max_registrations = 256;   // procedures one session may register
 };
 
 struct BuiltinProcedures {
@@ -36,6 +37,7 @@ struct UriRule {
     bool publish = true;
     bool subscribe = true;
     bool call = true;
+    bool register_procedure = false;  // YAML `register`: serve these URIs as a callee
 };
 
 // Salted WAMP-CRA (digest section 8.4): the key is PBKDF2 of the secret, and
@@ -64,6 +66,34 @@ struct AuthConfig {
     std::vector<AuthUser> users;
 };
 
+// A procedure served by an HTTP backend: a CALL becomes a POST of
+// {"procedure", "args", "session"} to url, and the JSON answer its result.
+struct BackendConfig {
+    std::string procedure;               // the procedure URI, or its leading part when prefix is set
+    bool prefix = false;
+    std::string url;                     // http:// or https://
+    std::uint32_t timeout_ms = 10000;    // from the CALL to the answer, queueing included
+    std::size_t max_concurrent = 100;    // requests in flight to this backend at once
+    std::size_t max_queued = 10000;      // calls waiting for a free slot; beyond: overloaded error
+    std::map<std::string, std::string> headers;  // sent with every request
+};
+
+// A key the publish bridge accepts signed requests from.
+struct BridgeKey {
+    std::string key;
+    std::string secret;
+    std::string role;  // whose rules its publications obey; empty: the realm's rules
+};
+
+// HTTP POST -> PUBLISH for the application's backends (docs/CONFIG.md).
+struct PublishBridgeConfig {
+    std::string path;                         // e.g. "/publish"
+    std::size_t max_body = 64u << 10;         // 413 beyond; at most websocket.max_http_body
+    std::size_t max_batch = 1000;             // publications in one request
+    std::uint32_t timestamp_window_ms = 300000;  // allowed skew of a signed request's timestamp
+    std::vector<BridgeKey> keys;              // empty: unsigned requests; else every request is signed
+};
+
 struct RealmConfig {
     std::string name;
     std::vector<std::string> paths;      // URL paths the realm's WebSocket endpoint is served on
@@ -78,15 +108,21 @@ struct RealmConfig {
     // role. Sessions not (or anonymously) authenticated have the role "anonymous".
     std::map<std::string, std::vector<UriRule>, std::less<>> roles;
     std::vector<std::string> allowed_origins;  // empty: any Origin; else others get 403
+    std::vector<BackendConfig> backends;       // procedures served by HTTP backends
+    std::optional<PublishBridgeConfig> publish_bridge;
+    std::uint32_t callee_timeout_ms = 30000;   // a registered callee's time to answer a CALL
 };
 
 struct LogConfig {
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
+    bool json = false;           // one JSON object per line instead of text
 };
 
 struct HttpConfig {
     bool serve_www = true;  // the demo page at "/"
     std::string www_root;   // empty: the pages built into the binary
+    bool health = true;     // GET /health, /health/live, /health/ready
+    bool metrics = true;    // GET /metrics (Prometheus)
 };
 
 struct Config {

@@ -403,8 +403,13 @@ private:
     }
 
     LogConfig read_log(const Value& value) const {
-        const Mapping m = read_mapping(value, {"level"});
+        const Mapping m = read_mapping(value, {"level", "format"});
         LogConfig log;
+        if (const Value* v = find(m, "format")) {
+            const std::string format = read_string(*v);
+            if (format != "text" && format != "json") fail(*v, "expected text or json, got " + quote(format));
+            log.json = format == "json";
+        }
         if (const Value* v = find(m, "level")) {
             log.level = read_string(*v);
             static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -419,15 +424,16 @@ private:
     // be checked once the realms' paths are known.
     std::optional<Value> read_websocket(const Value& value, Config& config) const {
         const Mapping m = read_mapping(
-            value, {"max_message_size", "max_fragments", "max_http_head", "max_http_headers", "handshake_timeout",
+            value, {"max_message_size", "max_fragments", "max_http_head", "max_http_headers", "max_http_body", "handshake_timeout",
                     "close_timeout", "ping_interval", "pong_timeout", "idle_timeout", "write_high_water",
                     "write_queue_limit", "slow_consumer_timeout", "echo_path", "deflate", "max_connections",
-                    "max_connections_per_ip", "max_handshakes", "message_rate", "message_burst"});
+                    "max_connections_per_ip", "max_handshakes", "message_rate", "message_burst", "shutdown_mode"});
         ws::WebSocketOptions& ws = config.websocket;
         if (const Value* v = find(m, "max_message_size")) ws.max_message_size = read_size(*v, false);
         if (const Value* v = find(m, "max_fragments")) ws.max_fragments = read_integer<std::size_t>(*v, 1);
         if (const Value* v = find(m, "max_http_head")) ws.http.max_head_bytes = read_size(*v, false);
         if (const Value* v = find(m, "max_http_headers")) ws.http.max_headers = read_integer<std::size_t>(*v, 1);
+        if (const Value* v = find(m, "max_http_body")) ws.http.max_body_bytes = read_size(*v, true);
         // A zero handshake timeout is off, as the connection treats it; the close,
         // pong and slow-consumer clocks have no "off", zero would fire at once.
         if (const Value* v = find(m, "handshake_timeout")) ws.handshake_timeout_ms = read_duration_ms(*v, true);
@@ -450,6 +456,11 @@ private:
             ws.message_rate = static_cast<double>(read_integer<std::uint32_t>(*v));
         }
         if (const Value* v = find(m, "message_burst")) ws.message_burst = read_integer<std::size_t>(*v, 1);
+        if (const Value* v = find(m, "shutdown_mode")) {
+            const std::string mode = read_string(*v);
+            if (mode != "close" && mode != "drop") fail(*v, "expected close or drop, got " + quote(mode));
+            ws.shutdown_drop = mode == "drop";
+        }
 
         // The defaults agree with each other, so whenever a check fails one of
         // the keys involved is in the file; the error points at the limit if it
@@ -483,8 +494,10 @@ private:
     }
 
     HttpConfig read_http(const Value& value) const {
-        const Mapping m = read_mapping(value, {"serve_www", "www_root"});
+        const Mapping m = read_mapping(value, {"serve_www", "www_root", "health", "metrics"});
         HttpConfig http;
+        if (const Value* v = find(m, "health")) http.health = read_bool(*v);
+        if (const Value* v = find(m, "metrics")) http.metrics = read_bool(*v);
         if (const Value* v = find(m, "serve_www")) http.serve_www = read_bool(*v);
         if (const Value* v = find(m, "www_root")) http.www_root = read_string(*v);
         return http;
@@ -492,7 +505,9 @@ private:
 
     // Keys that are given replace those of base; the others keep base's values.
     SessionLimits read_limits(const Value& value, SessionLimits base) const {
-        const Mapping m = read_mapping(value, {"max_prefixes", "max_subscriptions", "max_pending_calls"});
+        const Mapping m =
+            read_mapping(value, {"max_prefixes", "max_subscriptions", "max_pending_calls", "max_registrations"});
+        if (const Value* v = find(m, "max_registrations")) base.max_registrations = read_integer<std::size_t>(*v);
         if (const Value* v = find(m, "max_prefixes")) base.max_prefixes = read_integer<std::size_t>(*v);
         if (const Value* v = find(m, "max_subscriptions")) base.max_subscriptions = read_integer<std::size_t>(*v);
         if (const Value* v = find(m, "max_pending_calls")) base.max_pending_calls = read_integer<std::size_t>(*v);
@@ -512,7 +527,7 @@ private:
         std::vector<UriRule> rules;
         std::map<std::string, int, std::less<>> uri_lines;
         for (const Value& item : read_list(value)) {
-            const Mapping m = read_mapping(item, {"uri", "prefix", "publish", "subscribe", "call"});
+            const Mapping m = read_mapping(item, {"uri", "prefix", "publish", "subscribe", "call", "register"});
             const Value* uri = find(m, "uri");
             if (!uri) fail(item, "missing required key \"uri\"");
             UriRule rule;
@@ -524,6 +539,7 @@ private:
             if (const Value* v = find(m, "publish")) rule.publish = read_bool(*v);
             if (const Value* v = find(m, "subscribe")) rule.subscribe = read_bool(*v);
             if (const Value* v = find(m, "call")) rule.call = read_bool(*v);
+            if (const Value* v = find(m, "register")) rule.register_procedure = read_bool(*v);
             rules.push_back(std::move(rule));
         }
         return rules;
@@ -597,34 +613,9 @@ private:
         }
 
         std::string_view source_name;
-        const Value* source = nullptr;
-        for (std::string_view name : {"secret", "secret_env", "secret_file", "derived_key"}) {
-            const Value* v = find(m, name);
-            if (!v) continue;
-            if (source) {
-                fail(*v, std::string(source_name) + " and " + std::string(name) + " both give the secret; keep one");
-            }
-            source = v;
-            source_name = name;
-        }
-        if (!source) {
-            fail(item, "missing the secret: one of secret, secret_env, secret_file or derived_key is required");
-        }
-        if (source_name == "secret_env") {
-            const std::string variable = read_string(*source);
-            const char* text = variable.empty() ? nullptr : std::getenv(variable.c_str());
-            if (!text) fail(*source, "environment variable " + quote(variable) + " is not set");
-            user.secret = text;
-            if (user.secret.empty()) fail(*source, "environment variable " + quote(variable) + " is empty");
-        } else if (source_name == "secret_file") {
-            const std::string path = read_string(*source);
-            user.secret = read_secret_file(*source, path);
-            if (user.secret.empty()) fail(*source, "the file " + quote(path) + " is empty");
-        } else {
-            user.secret = read_string(*source);
-            if (user.secret.empty()) fail(*source, "must not be empty");
-            user.secret_is_derived_key = source_name == "derived_key";
-        }
+        const Value* source = find_secret(m, item, {"secret", "secret_env", "secret_file", "derived_key"}, source_name);
+        user.secret = read_secret(*source, source_name);
+        user.secret_is_derived_key = source_name == "derived_key";
 
         if (const Value* salt = find(m, "salt")) {
             SaltedKey salted;
@@ -651,6 +642,105 @@ private:
         return user;
     }
 
+    // The one key of `names` that gives a secret; none or two are errors.
+    const Value* find_secret(const Mapping& m, const Value& item, std::initializer_list<std::string_view> names,
+                             std::string_view& source_name) const {
+        const Value* source = nullptr;
+        std::string listed;
+        std::size_t index = 0;
+        for (std::string_view name : names) {
+            if (index > 0) listed += index + 1 == names.size() ? " or " : ", ";
+            listed += name;
+            ++index;
+            const Value* v = find(m, name);
+            if (!v) continue;
+            if (source) {
+                fail(*v, std::string(source_name) + " and " + std::string(name) + " both give the secret; keep one");
+            }
+            source = v;
+            source_name = name;
+        }
+        if (!source) fail(item, "missing the secret: one of " + listed + " is required");
+        return source;
+    }
+
+    // The secret itself: the value, or what the environment variable or the
+    // file it names holds. Never empty.
+    std::string read_secret(const Value& source, std::string_view source_name) const {
+        std::string secret;
+        if (source_name == "secret_env") {
+            const std::string variable = read_string(source);
+            const char* text = variable.empty() ? nullptr : std::getenv(variable.c_str());
+            if (!text) fail(source, "environment variable " + quote(variable) + " is not set");
+            secret = text;
+            if (secret.empty()) fail(source, "environment variable " + quote(variable) + " is empty");
+        } else if (source_name == "secret_file") {
+            const std::string path = read_string(source);
+            secret = read_secret_file(source, path);
+            if (secret.empty()) fail(source, "the file " + quote(path) + " is empty");
+        } else {
+            secret = read_string(source);
+            if (secret.empty()) fail(source, "must not be empty");
+        }
+        return secret;
+    }
+
+    // Read after the realm's roles, which a key's role must name.
+    PublishBridgeConfig read_publish_bridge(const Value& value, const RealmConfig& realm, const Config& config,
+                                            std::map<std::string, std::string, std::less<>>& path_owners) const {
+        const Mapping m = read_mapping(value, {"path", "max_body", "max_batch", "timestamp_window", "keys"});
+        PublishBridgeConfig bridge;
+        const Value* path = find(m, "path");
+        if (!path) fail(value, "missing required key \"path\"");
+        bridge.path = read_string(*path);
+        if (!bridge.path.starts_with('/')) fail(*path, "must start with \"/\", got " + quote(bridge.path));
+        if (bridge.path.find_first_of("?# ") != std::string::npos) fail(*path, "must be a plain path");
+        for (std::string_view reserved : {"/health", "/health/live", "/health/ready", "/metrics"}) {
+            if (bridge.path == reserved) fail(*path, quote(reserved) + " is kreuz's own page");
+        }
+        const std::string owner = "the publish bridge of realm " + quote(realm.name) + " (line " +
+                                  std::to_string(path->mark().line + 1) + ")";
+        if (auto [it, added] = path_owners.emplace(bridge.path, owner); !added) {
+            fail(*path, "path " + quote(bridge.path) + " is already used by " + it->second);
+        }
+        if (const Value* v = find(m, "max_body")) {
+            bridge.max_body = read_size(*v, false);
+            if (bridge.max_body > config.websocket.http.max_body_bytes) {
+                fail(*v, describe_size(bridge.max_body) + " exceeds websocket.max_http_body (" +
+                             describe_size(config.websocket.http.max_body_bytes) + ")");
+            }
+        } else {
+            bridge.max_body = std::min(bridge.max_body, config.websocket.http.max_body_bytes);
+        }
+        if (const Value* v = find(m, "max_batch")) bridge.max_batch = read_integer<std::size_t>(*v, 1);
+        if (const Value* v = find(m, "timestamp_window")) bridge.timestamp_window_ms = read_duration_ms(*v, false);
+        if (const Value* v = find(m, "keys")) {
+            std::map<std::string, int, std::less<>> key_lines;
+            for (const Value& item : read_list(*v)) {
+                const Mapping km = read_mapping(item, {"key", "secret", "secret_env", "secret_file", "role"});
+                BridgeKey key;
+                const Value* name = find(km, "key");
+                if (!name) fail(item, "missing required key \"key\"");
+                key.key = read_string(*name);
+                if (key.key.empty()) fail(*name, "must not be empty");
+                if (auto [it, added] = key_lines.emplace(key.key, name->mark().line + 1); !added) {
+                    fail(*name, "key " + quote(key.key) + " is already used at line " + std::to_string(it->second));
+                }
+                std::string_view source_name;
+                const Value* source = find_secret(km, item, {"secret", "secret_env", "secret_file"}, source_name);
+                key.secret = read_secret(*source, source_name);
+                if (const Value* r = find(km, "role")) {
+                    key.role = read_string(*r);
+                    if (realm.roles.find(key.role) == realm.roles.end()) {
+                        fail(*r, "role " + quote(key.role) + " is not defined in this realm's roles");
+                    }
+                }
+                bridge.keys.push_back(std::move(key));
+            }
+        }
+        return bridge;
+    }
+
     // A secret kept out of the configuration file. The line break that ends
     // the file is not part of the secret.
     std::string read_secret_file(const Value& value, const std::string& path) const {
@@ -669,6 +759,94 @@ private:
         return text;
     }
 
+    std::vector<BackendConfig> read_backends(const Value& value) const {
+        std::vector<BackendConfig> backends;
+        // (procedure, prefix) -> line: the same one twice would leave one of them unused.
+        std::map<std::pair<std::string, bool>, int> procedure_lines;
+        for (const Value& item : read_list(value)) {
+            const Mapping m = read_mapping(
+                item, {"procedure", "prefix", "url", "timeout_ms", "max_concurrent", "max_queued", "headers"});
+            BackendConfig backend;
+            const Value* procedure = find(m, "procedure");
+            if (!procedure) fail(item, "missing required key \"procedure\"");
+            backend.procedure = read_string(*procedure);
+            if (backend.procedure.empty()) fail(*procedure, "must not be empty");
+            if (const Value* v = find(m, "prefix")) backend.prefix = read_bool(*v);
+            const std::pair key{backend.procedure, backend.prefix};
+            if (auto [it, added] = procedure_lines.emplace(key, procedure->mark().line + 1); !added) {
+                fail(*procedure, std::string(backend.prefix ? "a prefix backend" : "a backend") + " for " +
+                                     quote(backend.procedure) + " is already at line " + std::to_string(it->second));
+            }
+
+            const Value* url = find(m, "url");
+            if (!url) fail(item, "missing required key \"url\"");
+            backend.url = read_string(*url);
+            const std::size_t scheme = backend.url.starts_with("http://")    ? 7
+                                       : backend.url.starts_with("https://") ? 8
+                                                                             : 0;
+            if (scheme == 0) fail(*url, "must start with http:// or https://, got " + quote(backend.url));
+            if (backend.url.size() == scheme || backend.url[scheme] == '/') fail(*url, "has no host");
+            if (std::any_of(backend.url.begin(), backend.url.end(),
+                            [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
+                fail(*url, "must not contain spaces or control characters");
+            }
+
+            if (const Value* v = find(m, "timeout_ms")) backend.timeout_ms = read_integer<std::uint32_t>(*v, 1);
+            if (const Value* v = find(m, "max_concurrent")) {
+                backend.max_concurrent = read_integer<std::size_t>(*v, 1);
+            }
+            if (const Value* v = find(m, "max_queued")) backend.max_queued = read_integer<std::size_t>(*v);
+            if (const Value* v = find(m, "headers")) backend.headers = read_headers(*v);
+            backends.push_back(std::move(backend));
+        }
+        return backends;
+    }
+
+    // Header names are the operator's own, so this mapping cannot go through
+    // read_mapping. What would break the request's framing is refused here
+    // rather than sent.
+    std::map<std::string, std::string> read_headers(const Value& value) const {
+        if (!value.node.IsMap()) {
+            fail(value, "expected a mapping of header names to values, got " + describe_node(value.node));
+        }
+        std::map<std::string, std::string> headers;
+        std::map<std::string, int, std::less<>> name_lines;  // by lowercase name: HTTP names ignore case
+        for (auto it = value.node.begin(); it != value.node.end(); ++it) {
+            const YAML::Node key = it->first;
+            if (!key.IsScalar()) fail(key.Mark(), value.path, "header names must be names, got " + describe_node(key));
+            const std::string& name = key.Scalar();
+            const std::string path = child_path(value.path, name);
+            static constexpr std::string_view token_symbols = "!#$%&'*+-.^_`|~";
+            const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+                return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       token_symbols.find(c) != std::string_view::npos;
+            });
+            if (!token) fail(key.Mark(), path, quote(name) + " is not an HTTP header name");
+            std::string lower = name;
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+            if (lower == "content-type" || lower == "content-length" || lower == "transfer-encoding") {
+                fail(key.Mark(), path, quote(name) + " is set by the router (the body is JSON)");
+            }
+            if (auto [at, added] = name_lines.emplace(lower, key.Mark().line + 1); !added) {
+                fail(key.Mark(), path,
+                     "duplicate header " + quote(name) + "; it is first set at line " + std::to_string(at->second));
+            }
+            const Value header{it->second, path, key.Mark()};
+            std::string text = read_string(header);
+            // curl drops a header whose value is empty.
+            if (text.empty()) fail(header, "must not be empty");
+            if (std::any_of(text.begin(), text.end(), [](char c) {
+                    const auto u = static_cast<unsigned char>(c);
+                    return (u < 0x20 && c != '\t') || u == 0x7f;
+                })) {
+                fail(header, "must not contain line breaks or control characters");
+            }
+            headers.emplace(name, std::move(text));
+        }
+        return headers;
+    }
+
     // path_owners collects every realm path with a description of its owner,
     // for the messages about paths used twice.
     std::vector<RealmConfig> read_realms(const Value& value, const Config& config,
@@ -680,7 +858,8 @@ private:
         for (const Value& item : items) {
             const Mapping m = read_mapping(item, {"name", "paths", "accept_no_subprotocol", "strict",
                                                   "max_message_size", "limits", "builtins", "rules", "roles", "auth",
-                                                  "allowed_origins"});
+                                                  "allowed_origins", "backends", "publish_bridge",
+                                                  "callee_timeout"});
             RealmConfig realm;
 
             const Value* name = find(m, "name");
@@ -729,6 +908,11 @@ private:
                     if (realm.allowed_origins.back().empty()) fail(origin, "must not be empty");
                 }
             }
+            if (const Value* v = find(m, "backends")) realm.backends = read_backends(*v);
+            if (const Value* v = find(m, "publish_bridge")) {
+                realm.publish_bridge = read_publish_bridge(*v, realm, config, path_owners);
+            }
+            if (const Value* v = find(m, "callee_timeout")) realm.callee_timeout_ms = read_duration_ms(*v, false);
             realms.push_back(std::move(realm));
         }
         return realms;
@@ -808,6 +992,25 @@ Config load_config_file(const std::string& path) {
     std::fclose(file);
     if (failed) throw ConfigError(path, 0, 0, "", "cannot read: " + reason);
     return parse_config(text, path);
+}
+
+std::string restart_required(const Config& running, const Config& next) {
+    if (running.listeners != next.listeners) return "listen changed";
+    if (!(running.websocket == next.websocket)) return "websocket changed";
+    if (running.echo_path != next.echo_path) return "websocket.echo_path changed";
+    if (running.log.json != next.log.json) return "log.format changed";
+    if (running.realms.size() != next.realms.size()) return "realms were added or removed";
+    for (std::size_t i = 0; i < running.realms.size(); ++i) {
+        const RealmConfig& a = running.realms[i];
+        const RealmConfig& b = next.realms[i];
+        const std::string which = "realms[" + std::to_string(i) + "]";
+        if (a.name != b.name) return which + ".name changed (realms must keep their order and names)";
+        if (a.paths != b.paths) return which + ".paths changed";
+        if (a.accept_no_subprotocol != b.accept_no_subprotocol) return which + ".accept_no_subprotocol changed";
+        if (a.allowed_origins != b.allowed_origins) return which + ".allowed_origins changed";
+        if (a.max_message_size != b.max_message_size) return which + ".max_message_size changed";
+    }
+    return {};
 }
 
 std::string inconsistency(const Config& config) {

@@ -49,6 +49,7 @@ void authreq(Realm& realm, Session& session, const json& args, CallReply reply) 
         return;
     }
     if (key.is_null() && !realm.config().auth.anonymous) {
+        ++realm.metrics().auth_failures;
         reply.error(error_uri::anonymous_auth_forbidden, "authentication as anonymous forbidden");
         return;
     }
@@ -60,13 +61,14 @@ void authreq(Realm& realm, Session& session, const json& args, CallReply reply) 
 
     if (key.is_null()) {
         // Nothing to sign: auth(null) completes it.
-        state.pending = AuthState::Pending{std::nullopt, "", &realm.rules_for(anonymous_role)};
+        state.pending = AuthState::Pending{std::nullopt, "", std::string(anonymous_role)};
         reply.result(nullptr);
         return;
     }
     const std::string& authkey = key.get_ref<const std::string&>();
     const User* user = realm.find_user(authkey);
     if (!user) {
+        ++realm.metrics().auth_failures;
         reply.error(error_uri::no_such_authkey, "authentication key '" + authkey + "' does not exist.");
         return;
     }
@@ -78,10 +80,10 @@ void authreq(Realm& realm, Session& session, const json& args, CallReply reply) 
     challenge.timestamp = wamp::cra::utc_timestamp(std::chrono::system_clock::now());
     challenge.sessionid = session.id();
     if (extra.is_object()) challenge.extra = extra;
-    challenge.permissions = user->rules->permissions();
+    challenge.permissions = realm.rules_for(user->role).permissions();
     challenge.authextra = user->salt;
     std::string text = wamp::cra::serialize(challenge);
-    state.pending = AuthState::Pending{wamp::cra::sign(user->hmac_key, text), authkey, user->rules};
+    state.pending = AuthState::Pending{wamp::cra::sign(user->hmac_key, text), authkey, user->role};
     reply.result(text);
 }
 
@@ -115,6 +117,7 @@ void auth(Realm& realm, Session& session, const json& args, CallReply reply) {
         valid = wamp::cra::signatures_equal(*pending.signature, signature.get_ref<const std::string&>());
     }
     if (!valid) {
+        ++realm.metrics().auth_failures;
         spdlog::info("[session {}] WAMP-CRA: invalid signature for {} in realm {}", session.id(),
                      pending.signature ? "key " + pending.authkey : "anonymous", realm.name());
         // Answered after a random delay, so that the time of the answer tells
@@ -133,10 +136,12 @@ void auth(Realm& realm, Session& session, const json& args, CallReply reply) {
         session.cancel(state.timeout);
         state.timeout = 0;
     }
-    session.set_rules(*pending.rules);
+    state.role = pending.role;
+    const UriRules& rules = realm.rules_for(pending.role);
+    session.set_rules(rules);
     spdlog::debug("[session {}] WAMP-CRA: authenticated {}", session.id(),
                   pending.signature ? "as " + pending.authkey : "anonymously");
-    reply.result(pending.rules->permissions());
+    reply.result(rules.permissions());
 }
 
 }  // namespace
@@ -146,11 +151,11 @@ bool is_auth_procedure(std::string_view procedure) {
 }
 
 void add_auth_procedures(Realm& realm) {
-    realm.dealer().add(procedure_uri::authreq, [&realm](Session& session, const json& args, CallReply reply) {
-        authreq(realm, session, args, std::move(reply));
+    realm.dealer().add(procedure_uri::authreq, [&realm](Session& session, const wamp::Call& call, CallReply reply) {
+        authreq(realm, session, call.args, std::move(reply));
     });
-    realm.dealer().add(procedure_uri::auth, [&realm](Session& session, const json& args, CallReply reply) {
-        auth(realm, session, args, std::move(reply));
+    realm.dealer().add(procedure_uri::auth, [&realm](Session& session, const wamp::Call& call, CallReply reply) {
+        auth(realm, session, call.args, std::move(reply));
     });
 }
 

@@ -38,6 +38,8 @@ std::size_t Broker::subscriber_count(const std::string& topic) const {
 }
 
 std::size_t Broker::publish(const wamp::Publish& publication, std::string_view publisher_id) {
+    RealmMetrics& metrics = realm_.metrics();
+    ++metrics.publications;
     auto it = topics_.find(publication.topic);
     if (it == topics_.end()) return 0;
 
@@ -73,6 +75,7 @@ std::size_t Broker::publish(const wamp::Publish& publication, std::string_view p
         subscriber->send(frame);
         ++receivers;
     }
+    metrics.deliveries += receivers;
     return receivers;
 }
 

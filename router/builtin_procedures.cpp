@@ -53,17 +53,17 @@ void add_builtin_procedures(Realm& realm) {
     const config::BuiltinProcedures& enabled = realm.config().builtins;
     Dealer& dealer = realm.dealer();
     if (enabled.ping) {
-        dealer.add(procedure_uri::ping, [](Session&, const json&, CallReply reply) { reply.result(nullptr); });
+        dealer.add(procedure_uri::ping, [](Session&, const wamp::Call&, CallReply reply) { reply.result(nullptr); });
     }
     if (enabled.echo) {
-        dealer.add(procedure_uri::echo, [](Session&, const json& args, CallReply reply) {
-            reply.result(args.empty() ? json(nullptr) : args[0]);
+        dealer.add(procedure_uri::echo, [](Session&, const wamp::Call& call, CallReply reply) {
+            reply.result(call.args.empty() ? json(nullptr) : call.args[0]);
         });
     }
     if (enabled.testee_dispatch) {
         for (const char* uri : {procedure_uri::testee_dispatch, procedure_uri::testee_dispatch_legacy}) {
-            dealer.add(uri, [&realm](Session& caller, const json& args, CallReply reply) {
-                testee_dispatch(realm, caller, args, std::move(reply));
+            dealer.add(uri, [&realm](Session& caller, const wamp::Call& call, CallReply reply) {
+                testee_dispatch(realm, caller, call.args, std::move(reply));
             });
         }
     }

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <curl/curl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
 #include "config/config.h"
 #include "config/loader.h"
+#include "router/json_log.h"
 #include "router/router.h"
 #include "websocket/server.h"
 
@@ -60,6 +62,14 @@ void add_overrides(CLI::App& app, Overrides& o) {
     o.add<std::string>(app, "--log-level", "trace, debug, info, warn, error, critical or off",
                        [](Config& c, const std::string& v) { c.log.level = v; });
     o.last()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    o.add<std::string>(app, "--log-format", "text or json (one JSON object per line)",
+                       [](Config& c, const std::string& v) { c.log.json = v == "json"; });
+    o.last()->check(CLI::IsMember({"text", "json"}));
+    o.add<std::string>(app, "--shutdown-mode",
+                       "On SIGTERM: close (Close 1001 to every peer) or drop (end TCP without a Close, so "
+                       "AutobahnJS 0.8 clients reconnect)",
+                       [](Config& c, const std::string& v) { c.websocket.shutdown_drop = v == "drop"; });
+    o.last()->check(CLI::IsMember({"close", "drop"}));
     o.add<std::size_t>(app, "--max-message-size", "Largest message accepted, in bytes",
                        [](Config& c, std::size_t v) { c.websocket.max_message_size = v; });
     o.last()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
@@ -91,11 +101,88 @@ void add_overrides(CLI::App& app, Overrides& o) {
               [](Config& c, Ms v) { c.websocket.slow_consumer_timeout_ms = v; });
 }
 
-void start_signal_handling(uv_loop_t* loop, kreuz::ws::Server& server, uv_signal_t (&handles)[3]) {
+// libcurl's global state, set up before the router exists and torn down after
+// it is gone (curl_global_init must precede every other curl call).
+class CurlGlobal {
+public:
+    CurlGlobal() : ok_(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {}
+    ~CurlGlobal() {
+        if (ok_) curl_global_cleanup();
+    }
+    CurlGlobal(const CurlGlobal&) = delete;
+    CurlGlobal& operator=(const CurlGlobal&) = delete;
+    bool ok() const { return ok_; }
+
+private:
+    bool ok_;
+};
+
+// The configuration as it runs: the file (or the embedded default), then the
+// command line over it, then the consistency check. Throws ConfigError, or
+// returns the problem the command line caused in `problem`.
+struct ConfigSource {
+    std::string file;  // empty: the embedded default
+    const Overrides& overrides;
+    bool no_deflate;
+
+    Config load(std::string& problem) const {
+        Config config = file.empty()
+            ? kreuz::config::parse_config(kreuz::config::default_config_yaml(), "<embedded default>")
+            : kreuz::config::load_config_file(file);
+        overrides.apply(config);
+        if (no_deflate) config.websocket.deflate.enabled = false;
+        problem = kreuz::config::inconsistency(config);
+        return config;
+    }
+};
+
+// What the signals act on.
+struct Daemon {
+    kreuz::ws::Server& server;
+    kreuz::router::Router& router;
+    Config& config;
+    const ConfigSource& source;
+};
+
+// SIGHUP: the file is read again and, when it is valid and reloadable, taken
+// over by the running router; otherwise the error is logged and the running
+// configuration stays as it was. The TLS files are read again either way.
+void reload(Daemon& daemon) {
+    const std::string& file = daemon.source.file;
+    spdlog::info("received SIGHUP, reloading {}", file.empty() ? "the TLS certificates" : file);
+    if (!file.empty()) {
+        std::string problem;
+        Config next;
+        try {
+            next = daemon.source.load(problem);
+        } catch (const kreuz::config::ConfigError& e) {
+            problem = e.what();
+        }
+        if (problem.empty()) {
+            if (const std::string change = kreuz::config::restart_required(daemon.config, next); !change.empty()) {
+                problem = file + ": " + change + ", which takes a restart";
+            }
+        }
+        if (!problem.empty()) {
+            spdlog::error("reload refused, the running configuration stays: {}", problem);
+        } else {
+            daemon.router.reload(next);
+            spdlog::set_level(spdlog::level::from_str(next.log.level));
+            daemon.config = std::move(next);
+            spdlog::info("configuration reloaded from {}", file);
+        }
+    }
+    daemon.server.reload_tls();
+}
+
+void start_signal_handling(uv_loop_t* loop, Daemon& daemon, uv_signal_t (&handles)[3]) {
     auto on_signal = [](uv_signal_t* handle, int signum) {
-        auto* srv = static_cast<kreuz::ws::Server*>(handle->data);
+        auto* stopping = static_cast<Daemon*>(handle->data);
         spdlog::info("received {}, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
-        srv->shutdown([loop = handle->loop] {
+        // First, so that calls waiting for a backend are answered before
+        // their sessions get the Close.
+        stopping->router.shutdown();
+        stopping->server.shutdown([loop = handle->loop] {
             // With the server's handles gone, closing the signal handles lets uv_run return.
             uv_walk(loop, [](uv_handle_t* h, void*) {
                 if (h->type == UV_SIGNAL && !uv_is_closing(h)) uv_close(h, nullptr);
@@ -105,16 +192,13 @@ void start_signal_handling(uv_loop_t* loop, kreuz::ws::Server& server, uv_signal
     const int signums[2] = {SIGINT, SIGTERM};
     for (int i = 0; i < 2; ++i) {
         uv_signal_init(loop, &handles[i]);
-        handles[i].data = &server;
+        handles[i].data = &daemon;
         uv_signal_start(&handles[i], on_signal, signums[i]);
     }
-    // SIGHUP: a renewed certificate is taken up without dropping a session.
     uv_signal_init(loop, &handles[2]);
-    handles[2].data = &server;
-    uv_signal_start(&handles[2], [](uv_signal_t* handle, int) {
-        spdlog::info("received SIGHUP, reloading the TLS certificates");
-        static_cast<kreuz::ws::Server*>(handle->data)->reload_tls();
-    }, SIGHUP);
+    handles[2].data = &daemon;
+    uv_signal_start(&handles[2], [](uv_signal_t* handle, int) { reload(*static_cast<Daemon*>(handle->data)); },
+                    SIGHUP);
 }
 
 }  // namespace
@@ -144,30 +228,37 @@ int main(int argc, char** argv) {
         }
     }
 
+    const ConfigSource source{config_file, overrides, no_deflate};
     Config config;
     try {
-        config = config_file.empty()
-            ? kreuz::config::parse_config(kreuz::config::default_config_yaml(), "<embedded default>")
-            : kreuz::config::load_config_file(config_file);
+        std::string problem;
+        config = source.load(problem);
+        if (!problem.empty()) {
+            std::cerr << "command line: " << problem << "\n";
+            return 1;
+        }
     } catch (const kreuz::config::ConfigError& e) {
         std::cerr << e.what() << "\n";
-        return 1;
-    }
-    overrides.apply(config);
-    if (no_deflate) config.websocket.deflate.enabled = false;
-    if (const std::string problem = kreuz::config::inconsistency(config); !problem.empty()) {
-        std::cerr << "command line: " << problem << "\n";
         return 1;
     }
 
     auto logger = spdlog::stderr_color_mt("kreuz");
     spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    if (config.log.json) {
+        kreuz::router::use_json_log_format(*logger);
+    } else {
+        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    }
     spdlog::set_level(spdlog::level::from_str(config.log.level));
 
     // A peer that vanishes mid-write must give EPIPE, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
 
+    const CurlGlobal curl;
+    if (!curl.ok()) {
+        spdlog::critical("libcurl could not be initialized");
+        return 1;
+    }
     uv_loop_t* loop = uv_default_loop();
     kreuz::ws::Server server(loop, config.websocket);
     kreuz::router::Router router(config, server);
@@ -185,7 +276,8 @@ int main(int argc, char** argv) {
     }
 
     uv_signal_t signals[3];
-    start_signal_handling(loop, server, signals);
+    Daemon daemon{server, router, config, source};
+    start_signal_handling(loop, daemon, signals);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     spdlog::info("stopped");

@@ -15,10 +15,17 @@ Realm::Realm(config::RealmConfig config, std::string server_ident, Timers& timer
       rules_(config_.rules),
       random_(std::random_device{}()),
       broker_(*this),
-      dealer_(*this) {
+      dealer_(*this),
+      registrations_(*this) {
+    build_roles_and_users();
+}
+
+void Realm::build_roles_and_users() {
+    role_rules_.clear();
+    users_.clear();
     for (const auto& [role, rules] : config_.roles) role_rules_.emplace(role, rules);
     for (const config::AuthUser& user : config_.auth.users) {
-        User ready{user.secret, std::nullopt, &rules_for(user.role)};
+        User ready{user.secret, std::nullopt, user.role};
         if (user.salted) {
             ready.salt = wamp::cra::Salt{user.salted->salt, user.salted->keylen, user.salted->iterations};
             if (!user.secret_is_derived_key) {
@@ -28,6 +35,14 @@ Realm::Realm(config::RealmConfig config, std::string server_ident, Timers& timer
         }
         users_.emplace(user.key, std::move(ready));
     }
+}
+
+void Realm::reconfigure(config::RealmConfig config) {
+    config_ = std::move(config);
+    rules_ = UriRules(config_.rules);
+    build_roles_and_users();
+    // The old rules are gone: nothing may point at them past this loop.
+    for (auto& [id, session] : sessions_) session->set_rules(rules_for(session->auth().role));
 }
 
 const UriRules& Realm::rules_for(std::string_view role) const {
@@ -53,6 +68,7 @@ std::unique_ptr<Session> Realm::open_session(ws::Connection& connection) {
     while (sessions_.count(id) != 0) id = wamp::new_session_id();
     auto session = std::make_unique<Session>(*this, connection, id);
     sessions_.emplace(id, session.get());
+    ++metrics_.sessions_opened;
     session->send(wamp::serialize(wamp::Welcome{id, 1, welcome_ident_}));
     spdlog::debug("[session {}] opened in realm {} from {}", id, config_.name, connection.remote_address());
     return session;
@@ -61,6 +77,9 @@ std::unique_ptr<Session> Realm::open_session(ws::Connection& connection) {
 void Realm::close_session(Session& session) {
     broker_.remove_session(session);
     sessions_.erase(session.id());
+    // After the erase: a call the session made to its own procedure fails
+    // here, and its answer must find no session to send to.
+    registrations_.remove_session(session.id());
 }
 
 Session* Realm::find_session(std::string_view id) const {

@@ -15,6 +15,8 @@
 #include "config/config.h"
 #include "router/broker.h"
 #include "router/dealer.h"
+#include "router/metrics.h"
+#include "router/registrations.h"
 #include "router/session.h"
 #include "router/timers.h"
 #include "router/uri_rules.h"
@@ -22,18 +24,11 @@
 
 namespace kreuz::router {
 
-// Actions the rules refused, for metrics.
-struct DeniedCounts {
-    std::uint64_t publish = 0;
-    std::uint64_t subscribe = 0;
-    std::uint64_t call = 0;
-};
-
 // A WAMP-CRA user, ready to sign challenges.
 struct User {
     std::string hmac_key;                 // the secret, or the derived key of a salted user
     std::optional<wamp::cra::Salt> salt;  // sent as the challenge's authextra
-    const UriRules* rules;                // what the user's sessions may do once authenticated
+    std::string role;                     // what the user's sessions may do once authenticated
 };
 
 class Realm {
@@ -47,8 +42,11 @@ public:
     const std::string& name() const { return config_.name; }
     Broker& broker() { return broker_; }
     Dealer& dealer() { return dealer_; }
+    Registrations& registrations() { return registrations_; }
+    const Registrations& registrations() const { return registrations_; }
     Timers& timers() { return timers_; }
-    DeniedCounts& denied() { return denied_; }
+    RealmMetrics& metrics() { return metrics_; }
+    const RealmMetrics& metrics() const { return metrics_; }
 
     // The rules of a role: its own when the realm configures it, else the realm's.
     const UriRules& rules_for(std::string_view role) const;
@@ -57,6 +55,11 @@ public:
     // distributed around auth.failure_delay, at most four times it, so that
     // the answer's timing tells nothing about how the signature was wrong.
     std::uint64_t failure_delay_ms();
+
+    // Takes over a reloaded configuration of this realm (same name and paths):
+    // rules, roles, users and limits change at once, and every session is
+    // pointed at its role's new rules. Procedures are the Router's to renew.
+    void reconfigure(config::RealmConfig config);
 
     // A new session on a freshly upgraded connection; WELCOME is queued.
     std::unique_ptr<Session> open_session(ws::Connection& connection);
@@ -67,6 +70,8 @@ public:
     std::size_t session_count() const { return sessions_.size(); }
 
 private:
+    void build_roles_and_users();
+
     struct StringHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -78,11 +83,14 @@ private:
     UriRules rules_;
     std::map<std::string, UriRules, std::less<>> role_rules_;
     std::unordered_map<std::string, User, StringHash, std::equal_to<>> users_;
-    DeniedCounts denied_;
+    RealmMetrics metrics_;
     std::mt19937_64 random_;
     Broker broker_;
     Dealer dealer_;
     std::unordered_map<std::string, Session*, StringHash, std::equal_to<>> sessions_;
+    // Last, so it goes first: the replies of calls waiting for a callee look
+    // their callers up in sessions_.
+    Registrations registrations_;
 };
 
 }  // namespace kreuz::router

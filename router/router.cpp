@@ -1,5 +1,7 @@
 #include "router/router.h"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "router/authentication.h"
@@ -11,11 +13,14 @@ namespace kreuz::router {
 std::string server_ident() { return std::string("kreuz/") + KREUZ_VERSION; }
 
 Router::Router(const config::Config& config, ws::Server& server)
-    : timers_(server.loop()), www_(config.http.www_root), serve_www_(config.http.serve_www) {
+    : timers_(server.loop()),
+      backends_(server.loop(), config.websocket.max_message_size),
+      api_{server, realms_, [this](std::string& out) { backends_.append_metrics(out); }},
+      www_(config.http.www_root),
+      http_(config.http) {
     for (const config::RealmConfig& realm_config : config.realms) {
         auto realm = std::make_unique<Realm>(realm_config, server_ident(), timers_);
-        add_builtin_procedures(*realm);
-        add_auth_procedures(*realm);
+        add_procedures_and_bridge(*realm);
         for (const std::string& path : realm_config.paths) {
             ws::Endpoint endpoint;
             endpoint.path = path;
@@ -40,6 +45,30 @@ Router::Router(const config::Config& config, ws::Server& server)
     server.set_http_handler([this](const ws::HttpRequest& request, const ws::Connection&) { return answer_http(request); });
 }
 
+void Router::add_procedures_and_bridge(Realm& realm) {
+    add_builtin_procedures(realm);
+    add_auth_procedures(realm);
+    add_backend_procedures(realm, backends_);
+    realm.registrations().add_procedures();
+    if (const auto& bridge = realm.config().publish_bridge) {
+        bridges_.emplace_back(realm);
+        spdlog::info("realm {}: publish bridge on {}", realm.name(), bridge->path);
+    }
+}
+
+void Router::reload(const config::Config& next) {
+    bridges_.clear();
+    for (std::size_t i = 0; i < realms_.size(); ++i) {
+        Realm& realm = *realms_[i];
+        realm.reconfigure(next.realms[i]);
+        realm.dealer().clear();
+        add_procedures_and_bridge(realm);
+        realm.registrations().restore();
+    }
+    www_ = StaticFiles(next.http.www_root);
+    http_ = next.http;
+}
+
 Realm* Router::find_realm(const std::string& name) {
     for (auto& realm : realms_) {
         if (realm->name() == name) return realm.get();
@@ -47,8 +76,16 @@ Realm* Router::find_realm(const std::string& name) {
     return nullptr;
 }
 
-std::string Router::answer_http(const ws::HttpRequest& request) const {
-    if (serve_www_) {
+std::string Router::answer_http(const ws::HttpRequest& request) {
+    const std::string_view path = request.path();
+    for (PublishBridge& bridge : bridges_) {
+        if (path == bridge.path()) return bridge.respond(request, std::chrono::system_clock::now());
+    }
+    if (http_.health && (path == "/health" || path == "/health/live" || path == "/health/ready")) {
+        return health_response(request, api_);
+    }
+    if (http_.metrics && path == "/metrics") return metrics_response(request, api_);
+    if (http_.serve_www) {
         if (auto response = www_.respond(request)) return *response;
     }
     return ws::http_error_response(404, "not found");

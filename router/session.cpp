@@ -15,6 +15,13 @@ namespace {
 // so a misbehaving client cannot flood the log.
 constexpr std::size_t logged_rejections = 10;
 
+// Procedures every session may call whatever its rules: WAMP-CRA, and
+// registration, which checks the register permission itself.
+bool is_control_procedure(const std::string& procedure) {
+    return is_auth_procedure(procedure) || procedure == procedure_uri::register_procedure ||
+           procedure == procedure_uri::unregister_procedure;
+}
+
 template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
@@ -26,6 +33,7 @@ Overloaded(F...) -> Overloaded<F...>;
 
 Session::Session(Realm& realm, ws::Connection& connection, std::string id)
     : realm_(realm), connection_(connection), id_(std::move(id)), rules_(&realm.rules_for(anonymous_role)) {
+    auth_.role = anonymous_role;
     if (const std::uint32_t timeout = realm_.config().auth.timeout_ms; timeout > 0) {
         auth_.timeout = after(timeout, [this] {
             spdlog::info("[session {}] not authenticated in time in realm {}; closing with 1008", id_,
@@ -59,9 +67,23 @@ void Session::cancel(Timers::Id id) {
     if (timers_.erase(id) != 0) realm_.timers().cancel(id);
 }
 
-void Session::send(std::shared_ptr<const std::string> message) { connection_.send(ws::Opcode::text, std::move(message)); }
+void Session::send(std::shared_ptr<const std::string> message) {
+    count_sent(*message);
+    connection_.send(ws::Opcode::text, std::move(message));
+}
 
-void Session::send(std::string_view message) { connection_.send(ws::Opcode::text, message); }
+void Session::send(std::string_view message) {
+    count_sent(message);
+    connection_.send(ws::Opcode::text, message);
+}
+
+// Every message the router writes starts "[<type id>,", so the type is one
+// byte away and counting costs no parse.
+void Session::count_sent(std::string_view message) {
+    if (message.size() < 2) return;
+    const unsigned type = static_cast<unsigned char>(message[1]) - '0';
+    if (type < realm_.metrics().messages_out.size()) ++realm_.metrics().messages_out[type];
+}
 
 bool Session::add_subscription(const std::string& topic) { return subscriptions_.insert(topic).second; }
 
@@ -90,6 +112,8 @@ void Session::on_message(ws::Connection&, ws::Opcode opcode, std::string_view pa
 
 void Session::handle(wamp::Message& message) {
     const config::SessionLimits& limits = realm_.config().limits;
+    // The variant's alternatives are in type id order.
+    ++realm_.metrics().messages_in[message.index()];
     std::visit(
         Overloaded{
             [&](wamp::Prefix& m) {
@@ -101,8 +125,8 @@ void Session::handle(wamp::Message& message) {
             },
             [&](wamp::Call& m) {
                 m.procedure = prefixes_.resolve(m.procedure);
-                if (!rules_->lookup(m.procedure).call && !is_auth_procedure(m.procedure)) {
-                    ++realm_.denied().call;
+                if (!rules_->lookup(m.procedure).call && !is_control_procedure(m.procedure)) {
+                    ++realm_.metrics().denied_call;
                     spdlog::debug("[session {}] call to {} not authorized", id_, m.procedure);
                     send(wamp::serialize(wamp::CallError{m.call_id, error_uri::not_authorized,
                                                          "not authorized to call " + m.procedure, std::nullopt}));
@@ -114,7 +138,7 @@ void Session::handle(wamp::Message& message) {
                 std::string topic = prefixes_.resolve(m.topic);
                 // WAMP v1 has no way to refuse a subscription: it is dropped silently.
                 if (!rules_->lookup(topic).subscribe) {
-                    ++realm_.denied().subscribe;
+                    ++realm_.metrics().denied_subscribe;
                     spdlog::debug("[session {}] subscription to {} not authorized", id_, topic);
                     return;
                 }
@@ -128,15 +152,23 @@ void Session::handle(wamp::Message& message) {
             [&](wamp::Publish& m) {
                 m.topic = prefixes_.resolve(m.topic);
                 if (!rules_->lookup(m.topic).publish) {
-                    ++realm_.denied().publish;
+                    ++realm_.metrics().denied_publish;
                     spdlog::debug("[session {}] publication to {} not authorized", id_, m.topic);
                     return;
                 }
                 realm_.broker().publish(m, id_);
             },
             [&](wamp::Welcome&) { reject(ws::close_code::protocol_error, "WELCOME is a server-to-client message"); },
-            [&](wamp::CallResult&) { reject(ws::close_code::protocol_error, "CALLRESULT is a server-to-client message"); },
-            [&](wamp::CallError&) { reject(ws::close_code::protocol_error, "CALLERROR is a server-to-client message"); },
+            [&](wamp::CallResult& m) {
+                if (!realm_.registrations().on_result(*this, m)) {
+                    reject(ws::close_code::protocol_error, "CALLRESULT for no call the router sent this session");
+                }
+            },
+            [&](wamp::CallError& m) {
+                if (!realm_.registrations().on_error(*this, m)) {
+                    reject(ws::close_code::protocol_error, "CALLERROR for no call the router sent this session");
+                }
+            },
             [&](wamp::Event&) { reject(ws::close_code::protocol_error, "EVENT is a server-to-client message"); },
         },
         message);

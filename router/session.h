@@ -30,11 +30,14 @@ struct AuthState {
     struct Pending {
         std::optional<std::string> signature;  // the one expected; nullopt for anonymous
         std::string authkey;                   // empty for anonymous
-        const UriRules* rules;                 // what the session may do once authenticated
+        std::string role;                      // what the session may do once authenticated
     };
     std::optional<Pending> pending;
     bool authenticated = false;  // also after anonymous authentication
     std::string authkey;         // of the successful auth; empty when anonymous or none
+    // Whose rules the session follows. A name, not the rules: a reload
+    // replaces the rules and points every session at its role's new ones.
+    std::string role;  // anonymous_role until an auth succeeds
     Timers::Id timeout = 0;      // the auth timeout's timer, 0 when none is running
 };
 
@@ -56,6 +59,9 @@ public:
     // Runs `callback` after `delay_ms` unless the session has closed by then.
     Timers::Id after(std::uint64_t delay_ms, std::function<void()> callback);
     void cancel(Timers::Id id);
+
+    // A URI or CURIE as this session's prefixes expand it.
+    std::string resolve(std::string_view uri) const { return prefixes_.resolve(uri); }
 
     // Queue a serialized WAMP message; shared bytes go to many sessions at once.
     void send(std::shared_ptr<const std::string> message);
@@ -81,6 +87,7 @@ private:
     // realm, the end of the connection with `close_code`.
     void reject(std::uint16_t close_code, std::string_view what);
     void violate_limit(std::string_view what);
+    void count_sent(std::string_view message);
 
     Realm& realm_;
     ws::Connection& connection_;

@@ -31,11 +31,11 @@ Permissions UriRules::decide(std::string_view uri) const {
         if (!best || rule.uri.size() > best->uri.size()) best = &rule;
     }
     if (!best || (best->uri.size() != uri.size() && !best->prefix)) return {};
-    return {best->publish, best->subscribe, best->call};
+    return {best->publish, best->subscribe, best->call, best->register_procedure};
 }
 
 Permissions UriRules::lookup(const std::string& uri) const {
-    if (open()) return {true, true, true};
+    if (open()) return {true, true, true, true};
     if (auto it = cache_.find(uri); it != cache_.end()) return it->second;
     const Permissions decision = decide(uri);
     if (cache_.size() >= max_cached) cache_.clear();

@@ -19,6 +19,7 @@ struct Permissions {
     bool publish = false;
     bool subscribe = false;
     bool call = false;
+    bool register_procedure = false;  // serve the URI as a callee (routed RPC)
 };
 
 class UriRules {

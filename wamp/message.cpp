@@ -274,20 +274,27 @@ bool contains(const std::vector<std::string>& ids, std::string_view id) {
 
 }  // namespace
 
-ParseResult parse(std::string_view text) {
+std::optional<json> parse_json(std::string_view text, std::string& error) {
     if (nesting_exceeds(text, max_nesting_depth)) {
-        return ParseError{ParseError::Kind::invalid_json,
-                          "JSON nesting deeper than " + std::to_string(max_nesting_depth) + " levels"};
+        error = "JSON nesting deeper than " + std::to_string(max_nesting_depth) + " levels";
+        return std::nullopt;
     }
-    json doc;
     try {
-        doc = json::parse(text);
+        return json::parse(text);
     } catch (const json::parse_error& e) {
-        return ParseError{ParseError::Kind::invalid_json, describe(e)};
+        error = describe(e);
     } catch (const json::out_of_range&) {
         // A number literal beyond the range of a double, such as 1e400.
-        return ParseError{ParseError::Kind::invalid_json, "number out of range"};
+        error = "number out of range";
     }
+    return std::nullopt;
+}
+
+ParseResult parse(std::string_view text) {
+    std::string error;
+    std::optional<json> parsed = parse_json(text, error);
+    if (!parsed) return ParseError{ParseError::Kind::invalid_json, std::move(error)};
+    json& doc = *parsed;
     if (!doc.is_array()) {
         return ParseError{ParseError::Kind::not_array, "message must be a JSON array"};
     }

@@ -126,6 +126,11 @@ inline constexpr std::size_t max_nesting_depth = 128;
 
 ParseResult parse(std::string_view text);
 
+// Any JSON text under the same guards as parse() (nesting depth, invalid
+// UTF-8, numbers out of range); nullopt with `error` set when it is not JSON.
+// `error` is ASCII and quotes none of the input.
+std::optional<nlohmann::json> parse_json(std::string_view text, std::string& error);
+
 // The receiver rule of a publication (digest 6.3): the subscriber must be in
 // `eligible` when that list is present, and must not be in the effective
 // exclude set, which is `exclude` when present, else {publisher} when

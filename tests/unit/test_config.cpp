@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -808,6 +809,108 @@ TEST_CASE("config: auth errors") {
                 "missing required key \"role\"");
     check_error(realm_with("    rules: [{uri: x}]\n" + users + "        - {key: k, secret: s, role: admin}\n"), 7,
                 "realms[0].auth.users[0].role", "(it has rules but no roles)");
+}
+
+TEST_CASE("config: realm backends") {
+    const Config c = parse(realm_with(R"(    backends:
+      - procedure: "http://example.com/api#"
+        prefix: true
+        url: http://127.0.0.1:9000/rpc
+        timeout_ms: 2500
+        max_concurrent: 1000
+        max_queued: 0
+        headers: {Authorization: "Bearer x", X-Api-Version: 2}
+      - procedure: "http://example.com/api#"
+        url: https://backend.example.com
+      - {procedure: "http://example.com/calc#add", url: "http://[::1]:8000/add"}
+)"));
+    const auto& backends = c.realms.at(0).backends;
+    REQUIRE(backends.size() == 3);
+    CHECK(backends[0].procedure == "http://example.com/api#");
+    CHECK(backends[0].prefix);
+    CHECK(backends[0].url == "http://127.0.0.1:9000/rpc");
+    CHECK(backends[0].timeout_ms == 2500);
+    CHECK(backends[0].max_concurrent == 1000);
+    CHECK(backends[0].max_queued == 0);
+    CHECK(backends[0].headers == std::map<std::string, std::string>{{"Authorization", "Bearer x"},
+                                                                    {"X-Api-Version", "2"}});
+    // The same URI once as a prefix and once exactly is two different backends.
+    CHECK_FALSE(backends[1].prefix);
+    CHECK(backends[1].url == "https://backend.example.com");
+    // The documented defaults.
+    const kreuz::config::BackendConfig defaults;
+    CHECK(defaults.timeout_ms == 10000);
+    CHECK(defaults.max_concurrent == 100);
+    CHECK(defaults.max_queued == 10000);
+    CHECK(backends[2].timeout_ms == defaults.timeout_ms);
+    CHECK(backends[2].max_concurrent == defaults.max_concurrent);
+    CHECK(backends[2].max_queued == defaults.max_queued);
+    CHECK(backends[2].headers.empty());
+    CHECK(parse("").realms.at(0).backends.empty());
+    CHECK(parse(realm_with("    backends: []\n")).realms.at(0).backends.empty());
+}
+
+TEST_CASE("config: backend errors") {
+    auto check_error = [](const std::string& items, int line, const std::string& key_path, std::string_view part) {
+        const std::string yaml = realm_with("    backends:\n" + items);
+        const ConfigError e = error_of(yaml);
+        CAPTURE(yaml);
+        CHECK(e.line == line);
+        CHECK(e.key_path == key_path);
+        CHECK_MESSAGE(contains(e.message, part), e.message);
+    };
+    const std::string url = "url: http://127.0.0.1:9000/";
+    check_error("      - {procedure: p, " + url + ", timeout: 5s}\n", 5, "realms[0].backends[0].timeout",
+                "unknown key \"timeout\" (known here: procedure, prefix, url, timeout_ms, max_concurrent, max_queued, "
+                "headers)");
+    check_error("      - {" + url + "}\n", 5, "realms[0].backends[0]", "missing required key \"procedure\"");
+    check_error("      - {procedure: \"\", " + url + "}\n", 5, "realms[0].backends[0].procedure", "must not be empty");
+    check_error("      - {procedure: [p], " + url + "}\n", 5, "realms[0].backends[0].procedure", "expected a string");
+    check_error("      - {procedure: p}\n", 5, "realms[0].backends[0]", "missing required key \"url\"");
+    check_error("      - {procedure: p, url: ftp://example.com/}\n", 5, "realms[0].backends[0].url",
+                "must start with http:// or https://, got \"ftp://example.com/\"");
+    check_error("      - {procedure: p, url: \"http:///rpc\"}\n", 5, "realms[0].backends[0].url", "has no host");
+    check_error("      - {procedure: p, url: \"http://a b/\"}\n", 5, "realms[0].backends[0].url",
+                "must not contain spaces");
+    check_error("      - {procedure: p, " + url + ", prefix: 1}\n", 5, "realms[0].backends[0].prefix",
+                "expected true or false");
+    check_error("      - {procedure: p, " + url + ", timeout_ms: 0}\n", 5, "realms[0].backends[0].timeout_ms",
+                "must be between 1 and 4294967295, got 0");
+    check_error("      - {procedure: p, " + url + ", timeout_ms: 10s}\n", 5, "realms[0].backends[0].timeout_ms",
+                "expected a whole number, got \"10s\"");
+    check_error("      - {procedure: p, " + url + ", max_concurrent: 0}\n", 5,
+                "realms[0].backends[0].max_concurrent", "must be between 1 and");
+    check_error("      - {procedure: p, " + url + ", max_queued: -1}\n", 5, "realms[0].backends[0].max_queued",
+                "must not be negative");
+    // The same procedure twice, both exact or both prefixes: the second names the first's line.
+    check_error("      - {procedure: p, " + url + "}\n      - {procedure: q, " + url + "}\n      - {procedure: p, " +
+                    url + "}\n",
+                7, "realms[0].backends[2].procedure", "a backend for \"p\" is already at line 5");
+    check_error("      - {procedure: p, prefix: true, " + url + "}\n"
+                "      - {procedure: p, prefix: true, " + url + "}\n",
+                6, "realms[0].backends[1].procedure", "a prefix backend for \"p\" is already at line 5");
+    // Backends are per realm: another realm may use the same procedure.
+    CHECK(parse("realms:\n  - name: a\n    paths: [/a]\n    backends: [{procedure: p, " + url +
+                "}]\n  - name: b\n    paths: [/b]\n    backends: [{procedure: p, " + url + "}]\n")
+              .realms.size() == 2);
+
+    check_error("      - {procedure: p, " + url + ", headers: [x]}\n", 5, "realms[0].backends[0].headers",
+                "expected a mapping of header names to values, got a list");
+    check_error("      - procedure: p\n        " + url + "\n        headers:\n          \"Bad Name\": x\n", 8,
+                "realms[0].backends[0].headers.Bad Name", "\"Bad Name\" is not an HTTP header name");
+    check_error("      - procedure: p\n        " + url + "\n        headers:\n          Content-Type: text/plain\n", 8,
+                "realms[0].backends[0].headers.Content-Type", "is set by the router");
+    check_error("      - procedure: p\n        " + url + "\n        headers:\n          X-A: 1\n          x-a: 2\n", 9,
+                "realms[0].backends[0].headers.x-a", "duplicate header \"x-a\"; it is first set at line 8");
+    check_error("      - procedure: p\n        " + url + "\n        headers:\n          X-A: \"\"\n", 8,
+                "realms[0].backends[0].headers.X-A", "must not be empty");
+    check_error("      - procedure: p\n        " + url + "\n        headers:\n          X-A: \"a\\r\\nX-B: b\"\n", 8,
+                "realms[0].backends[0].headers.X-A", "must not contain line breaks");
+    check_error("      - procedure: p\n        " + url + "\n        headers:\n          X-A: {b: c}\n", 8,
+                "realms[0].backends[0].headers.X-A", "expected a string, got a mapping");
+    const ConfigError not_list = error_of(realm_with("    backends: {procedure: p}\n"));
+    CHECK(not_list.key_path == "realms[0].backends");
+    CHECK(contains(not_list.message, "expected a list, got a mapping"));
 }
 
 TEST_CASE("config: tls on a listener") {

@@ -1,0 +1,141 @@
+#include "router/http_api.h"
+
+#include <array>
+
+#include "router/http_response.h"
+#include "router/router.h"
+
+namespace kreuz::router {
+
+namespace {
+
+bool is_get(const ws::HttpRequest& request) { return request.method == "GET" || request.method == "HEAD"; }
+
+std::string not_get() { return json_error(405, "use GET", "Allow: GET, HEAD\r\n"); }
+
+std::string realm_label(const Realm& realm) { return "realm=\"" + escape_label_value(realm.name()) + "\""; }
+
+// The names of the WAMP v1 message types, by type id.
+constexpr std::array<const char*, 9> message_type_names = {
+    "WELCOME", "PREFIX", "CALL", "CALLRESULT", "CALLERROR", "SUBSCRIBE", "UNSUBSCRIBE", "PUBLISH", "EVENT"};
+
+}  // namespace
+
+std::string health_response(const ws::HttpRequest& request, const HttpApiSources& sources) {
+    if (!is_get(request)) return not_get();
+    const bool ready = !sources.server.shutting_down();
+    const std::string_view path = request.path();
+    std::string response;
+    if (path == "/health/live") {
+        response = json_response(200, {{"status", "ok"}});
+    } else if (path == "/health/ready") {
+        response = json_response(ready ? 200 : 503, {{"status", ready ? "ok" : "shutting down"}});
+    } else {
+        std::size_t sessions = 0;
+        for (const auto& realm : sources.realms) sessions += realm->session_count();
+        response = json_response(ready ? 200 : 503, {{"status", ready ? "ok" : "shutting down"},
+                                                     {"live", true},
+                                                     {"ready", ready},
+                                                     {"version", server_ident()},
+                                                     {"connections", sources.server.connection_count()},
+                                                     {"sessions", sessions}});
+    }
+    if (request.method == "HEAD") response.resize(response.find("\r\n\r\n") + 4);
+    return response;
+}
+
+std::string metrics_response(const ws::HttpRequest& request, const HttpApiSources& sources) {
+    if (!is_get(request)) return not_get();
+    return http_response(200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(sources), {},
+                         request.method == "HEAD");
+}
+
+std::string metrics_text(const HttpApiSources& sources) {
+    std::string out;
+    const ws::ServerStats& stats = sources.server.stats();
+    auto counter = [&out](const char* name, const char* help, double value) {
+        append_help(out, name, "counter", help);
+        append_sample(out, name, {}, value);
+    };
+    append_help(out, "kreuz_build_info", "gauge", "The running version.");
+    append_sample(out, "kreuz_build_info", "version=\"" + escape_label_value(KREUZ_VERSION) + "\"", 1);
+    append_help(out, "kreuz_connections", "gauge", "Open TCP connections, in any state.");
+    append_sample(out, "kreuz_connections", {}, static_cast<double>(sources.server.connection_count()));
+    counter("kreuz_connections_accepted_total", "TCP connections accepted.", static_cast<double>(stats.accepted));
+    counter("kreuz_connections_refused_total", "Connections refused by a connection guard.",
+            static_cast<double>(stats.refused));
+    counter("kreuz_websockets_opened_total", "WebSocket upgrades completed.",
+            static_cast<double>(stats.websockets_opened));
+    counter("kreuz_http_requests_total", "Plain HTTP requests answered.", static_cast<double>(stats.http_requests));
+    counter("kreuz_received_bytes_total", "Bytes read from sockets.", static_cast<double>(stats.bytes_received));
+    counter("kreuz_sent_bytes_total", "Bytes of queued frames and responses written.",
+            static_cast<double>(stats.bytes_sent));
+    counter("kreuz_slow_consumers_dropped_total", "Connections closed with 1008 for not reading their messages.",
+            static_cast<double>(stats.slow_consumers));
+
+    // One family at a time across all realms, as the format requires.
+    auto per_realm = [&](const char* name, const char* type, const char* help, auto value) {
+        append_help(out, name, type, help);
+        for (const auto& realm : sources.realms) append_sample(out, name, realm_label(*realm), value(*realm));
+    };
+    per_realm("kreuz_sessions", "gauge", "Open WAMP sessions.",
+              [](const Realm& r) { return static_cast<double>(r.session_count()); });
+    per_realm("kreuz_sessions_opened_total", "counter", "WAMP sessions opened.",
+              [](const Realm& r) { return static_cast<double>(r.metrics().sessions_opened); });
+    for (const bool received : {true, false}) {
+        const char* name = received ? "kreuz_messages_received_total" : "kreuz_messages_sent_total";
+        append_help(out, name, "counter", received ? "WAMP messages received, by type." : "WAMP messages sent, by type.");
+        for (const auto& realm : sources.realms) {
+            const auto& counts = received ? realm->metrics().messages_in : realm->metrics().messages_out;
+            for (std::size_t type = 0; type < counts.size(); ++type) {
+                append_sample(out, name, realm_label(*realm) + ",type=\"" + message_type_names[type] + "\"",
+                              static_cast<double>(counts[type]));
+            }
+        }
+    }
+    per_realm("kreuz_publications_total", "counter", "Publications by sessions, the publish bridge and dispatch.",
+              [](const Realm& r) { return static_cast<double>(r.metrics().publications); });
+    per_realm("kreuz_deliveries_total", "counter", "EVENTs queued to receivers.",
+              [](const Realm& r) { return static_cast<double>(r.metrics().deliveries); });
+    append_help(out, "kreuz_calls_total", "counter", "CALLs answered, by outcome.");
+    for (const auto& realm : sources.realms) {
+        const CallCounts& calls = realm->metrics().calls;
+        for (const auto& [outcome, value] : {std::pair{"result", calls.results}, std::pair{"error", calls.errors},
+                                             std::pair{"caller_gone", calls.dropped}}) {
+            append_sample(out, "kreuz_calls_total", realm_label(*realm) + ",outcome=\"" + outcome + "\"",
+                          static_cast<double>(value));
+        }
+    }
+    append_help(out, "kreuz_call_duration_seconds", "histogram", "From a CALL to its CALLRESULT or CALLERROR.");
+    for (const auto& realm : sources.realms) {
+        append_histogram(out, "kreuz_call_duration_seconds", realm_label(*realm), realm->metrics().call_latency);
+    }
+    per_realm("kreuz_auth_failures_total", "counter", "WAMP-CRA requests refused (unknown key, bad signature, "
+                                                      "anonymous not allowed).",
+              [](const Realm& r) { return static_cast<double>(r.metrics().auth_failures); });
+    append_help(out, "kreuz_denied_total", "counter", "Actions the realm's rules refused.");
+    for (const auto& realm : sources.realms) {
+        const RealmMetrics& m = realm->metrics();
+        for (const auto& [action, value] : {std::pair{"publish", m.denied_publish},
+                                            std::pair{"subscribe", m.denied_subscribe}, std::pair{"call", m.denied_call}}) {
+            append_sample(out, "kreuz_denied_total", realm_label(*realm) + ",action=\"" + action + "\"",
+                          static_cast<double>(value));
+        }
+    }
+    append_help(out, "kreuz_bridge_requests_total", "counter", "Publish bridge requests, by answer.");
+    for (const auto& realm : sources.realms) {
+        if (!realm->config().publish_bridge) continue;
+        append_sample(out, "kreuz_bridge_requests_total", realm_label(*realm) + ",outcome=\"accepted\"",
+                      static_cast<double>(realm->metrics().bridge_accepted));
+        append_sample(out, "kreuz_bridge_requests_total", realm_label(*realm) + ",outcome=\"refused\"",
+                      static_cast<double>(realm->metrics().bridge_refused));
+    }
+    per_realm("kreuz_registrations", "gauge", "Procedures registered by sessions (routed RPC).",
+              [](const Realm& r) { return static_cast<double>(r.registrations().registration_count()); });
+    per_realm("kreuz_routed_calls_pending", "gauge", "CALLs forwarded to a callee and not yet answered.",
+              [](const Realm& r) { return static_cast<double>(r.registrations().pending_count()); });
+    if (sources.more_metrics) sources.more_metrics(out);
+    return out;
+}
+
+}  // namespace kreuz::router

@@ -1,0 +1,32 @@
+// kreuz's own pages on the plain-HTTP side of every listener: health for
+// load balancers and orchestrators, and metrics for Prometheus.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "router/realm.h"
+#include "websocket/http_request.h"
+#include "websocket/server.h"
+
+namespace kreuz::router {
+
+// What the pages read; the Router owns all of it.
+struct HttpApiSources {
+    const ws::Server& server;
+    const std::vector<std::unique_ptr<Realm>>& realms;
+    // Families of parts that keep their own counters (HTTP backends).
+    std::function<void(std::string&)> more_metrics;
+};
+
+// GET /health (liveness and readiness in one JSON object), /health/live and
+// /health/ready; 503 for readiness once shutdown has begun.
+std::string health_response(const ws::HttpRequest& request, const HttpApiSources& sources);
+
+// GET /metrics in the Prometheus text format 0.0.4.
+std::string metrics_response(const ws::HttpRequest& request, const HttpApiSources& sources);
+std::string metrics_text(const HttpApiSources& sources);
+
+}  // namespace kreuz::router

@@ -1,0 +1,173 @@
+#include "router/registrations.h"
+
+#include <spdlog/spdlog.h>
+
+#include "router/realm.h"
+#include "router/session.h"
+
+namespace kreuz::router {
+
+namespace {
+
+using nlohmann::json;
+
+// The procedure URI argument of register/unregister, resolved like any URI
+// the session sends.
+std::optional<std::string> procedure_argument(Session& caller, const wamp::Call& call, CallReply& reply) {
+    if (call.args.size() != 1 || !call.args[0].is_string() || call.args[0].get_ref<const std::string&>().empty()) {
+        reply.error(error_uri::invalid_argument, call.procedure + " takes one argument: the procedure URI");
+        return std::nullopt;
+    }
+    return caller.resolve(call.args[0].get_ref<const std::string&>());
+}
+
+}  // namespace
+
+void Registrations::add_procedures() {
+    realm_.dealer().add(procedure_uri::register_procedure, [this](Session& caller, const wamp::Call& call,
+                                                                  CallReply reply) {
+        register_procedure(caller, call, std::move(reply));
+    });
+    realm_.dealer().add(procedure_uri::unregister_procedure, [this](Session& caller, const wamp::Call& call,
+                                                                    CallReply reply) {
+        unregister_procedure(caller, call, std::move(reply));
+    });
+}
+
+void Registrations::register_procedure(Session& caller, const wamp::Call& call, CallReply reply) {
+    const std::optional<std::string> uri = procedure_argument(caller, call, reply);
+    if (!uri) return;
+    if (!caller.rules().lookup(*uri).register_procedure) {
+        reply.error(error_uri::not_authorized, "not authorized to register " + *uri);
+        return;
+    }
+    if (realm_.dealer().has(*uri)) {
+        reply.error(error_uri::procedure_already_exists, *uri + " is already served by the router or another session");
+        return;
+    }
+    auto& mine = by_callee_[caller.id()];
+    if (mine.size() >= realm_.config().limits.max_registrations) {
+        reply.error(error_uri::too_many_registrations,
+                    "at most " + std::to_string(realm_.config().limits.max_registrations) +
+                        " procedures per session");
+        return;
+    }
+    mine.insert(*uri);
+    owners_.emplace(*uri, caller.id());
+    install(*uri, caller.id());
+    spdlog::debug("[session {}] registered {}", caller.id(), *uri);
+    reply.result(*uri);
+}
+
+void Registrations::install(const std::string& uri, const std::string& callee_id) {
+    realm_.dealer().add(uri, [this, callee_id](Session&, const wamp::Call& c, CallReply r) {
+        forward(callee_id, c, std::move(r));
+    });
+}
+
+void Registrations::restore() {
+    for (auto it = owners_.begin(); it != owners_.end();) {
+        const auto& [uri, callee_id] = *it;
+        const Session* callee = realm_.find_session(callee_id);
+        const bool taken = realm_.dealer().has(uri);
+        if (callee && !taken && callee->rules().lookup(uri).register_procedure) {
+            install(uri, callee_id);
+            ++it;
+            continue;
+        }
+        spdlog::warn("[session {}] registration of {} ended by the reload: {}", callee_id, uri,
+                     taken ? "the configuration serves it now" : "the session's rules no longer allow it");
+        by_callee_[callee_id].erase(uri);
+        it = owners_.erase(it);
+    }
+}
+
+void Registrations::unregister_procedure(Session& caller, const wamp::Call& call, CallReply reply) {
+    const std::optional<std::string> uri = procedure_argument(caller, call, reply);
+    if (!uri) return;
+    auto owner = owners_.find(*uri);
+    if (owner == owners_.end() || owner->second != caller.id()) {
+        reply.error(error_uri::no_such_registration, "this session has not registered " + *uri);
+        return;
+    }
+    owners_.erase(owner);
+    by_callee_[caller.id()].erase(*uri);
+    realm_.dealer().remove(*uri);
+    spdlog::debug("[session {}] unregistered {}", caller.id(), *uri);
+    reply.result(*uri);
+}
+
+void Registrations::forward(const std::string& callee_id, const wamp::Call& call, CallReply reply) {
+    Session* callee = realm_.find_session(callee_id);
+    if (!callee) {
+        reply.error(error_uri::callee_gone, "the session that served " + call.procedure + " has left");
+        return;
+    }
+    // Ours, so that calls of different callers with equal call ids never meet
+    // at one callee; never reused, so a late answer cannot hit a newer call.
+    std::string router_call_id = "kreuz-" + std::to_string(next_call_++);
+    const Timers::Id timeout = realm_.timers().schedule(realm_.config().callee_timeout_ms, [this, router_call_id] {
+        auto it = pending_.find(router_call_id);
+        if (it == pending_.end()) return;
+        PendingCall timed_out = std::move(it->second);
+        pending_.erase(it);
+        --pending_per_callee_[timed_out.callee_id];
+        spdlog::info("[session {}] routed call {} not answered in {} ms", timed_out.callee_id, router_call_id,
+                     realm_.config().callee_timeout_ms);
+        timed_out.reply.error(error_uri::callee_timeout, "the callee did not answer in time");
+    });
+    callee->send(wamp::serialize(wamp::Call{router_call_id, call.procedure, call.args}));
+    pending_.emplace(std::move(router_call_id), PendingCall{callee_id, std::move(reply), timeout});
+    ++pending_per_callee_[callee_id];
+}
+
+std::optional<Registrations::PendingCall> Registrations::take(const Session& callee, const std::string& call_id) {
+    auto it = pending_.find(call_id);
+    if (it == pending_.end() || it->second.callee_id != callee.id()) return std::nullopt;
+    PendingCall call = std::move(it->second);
+    pending_.erase(it);
+    --pending_per_callee_[call.callee_id];
+    realm_.timers().cancel(call.timeout);
+    return call;
+}
+
+bool Registrations::on_result(Session& callee, const wamp::CallResult& result) {
+    std::optional<PendingCall> call = take(callee, result.call_id);
+    if (!call) return false;
+    call->reply.result(result.result);
+    return true;
+}
+
+bool Registrations::on_error(Session& callee, const wamp::CallError& error) {
+    std::optional<PendingCall> call = take(callee, error.call_id);
+    if (!call) return false;
+    call->reply.error(error.error_uri, error.description, error.details);
+    return true;
+}
+
+void Registrations::remove_session(const std::string& session_id) {
+    if (auto mine = by_callee_.find(session_id); mine != by_callee_.end()) {
+        for (const std::string& uri : mine->second) {
+            owners_.erase(uri);
+            realm_.dealer().remove(uri);
+        }
+        by_callee_.erase(mine);
+    }
+    auto waiting = pending_per_callee_.find(session_id);
+    if (waiting == pending_per_callee_.end()) return;
+    const bool any = waiting->second > 0;
+    pending_per_callee_.erase(waiting);
+    if (!any) return;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.callee_id != session_id) {
+            ++it;
+            continue;
+        }
+        realm_.timers().cancel(it->second.timeout);
+        CallReply reply = std::move(it->second.reply);
+        it = pending_.erase(it);
+        reply.error(error_uri::callee_gone, "the callee left before answering");
+    }
+}
+
+}  // namespace kreuz::router
