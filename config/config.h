@@ -123,6 +123,7 @@ struct HttpConfig {
     std::string www_root;   // empty: the pages built into the binary
     bool health = true;     // GET /health, /health/live, /health/ready
     bool metrics = true;    // GET /metrics (Prometheus)
+    bool admin = false;     // POST /admin/trace from loopback addresses
 };
 
 struct Config {

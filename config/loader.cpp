@@ -494,8 +494,9 @@ private:
     }
 
     HttpConfig read_http(const Value& value) const {
-        const Mapping m = read_mapping(value, {"serve_www", "www_root", "health", "metrics"});
+        const Mapping m = read_mapping(value, {"serve_www", "www_root", "health", "metrics", "admin"});
         HttpConfig http;
+        if (const Value* v = find(m, "admin")) http.admin = read_bool(*v);
         if (const Value* v = find(m, "health")) http.health = read_bool(*v);
         if (const Value* v = find(m, "metrics")) http.metrics = read_bool(*v);
         if (const Value* v = find(m, "serve_www")) http.serve_www = read_bool(*v);

@@ -2,6 +2,9 @@
 
 #include <array>
 
+#include <spdlog/spdlog.h>
+
+#include "router/form_encoding.h"
 #include "router/http_response.h"
 #include "router/router.h"
 
@@ -48,6 +51,26 @@ std::string metrics_response(const ws::HttpRequest& request, const HttpApiSource
     if (!is_get(request)) return not_get();
     return http_response(200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(sources), {},
                          request.method == "HEAD");
+}
+
+std::string trace_response(const ws::HttpRequest& request, const std::string& peer_ip,
+                           const std::vector<std::unique_ptr<Realm>>& realms) {
+    if (peer_ip != "127.0.0.1" && peer_ip != "::1") return json_error(403, "only from a loopback address");
+    if (request.method != "POST") return json_error(405, "use POST", "Allow: POST\r\n");
+    const FormFields query = parse_form(query_of(request.target));
+    const auto id = form_value(query, "session");
+    const auto enable = form_value(query, "enable");
+    if (!id || !enable || (*enable != "true" && *enable != "false")) {
+        return json_error(400, "session=ID and enable=true|false are required");
+    }
+    for (const auto& realm : realms) {
+        if (Session* session = realm->find_session(*id)) {
+            session->set_trace(*enable == "true");
+            spdlog::info("[session {}] trace {}", *id, session->trace() ? "on" : "off");
+            return json_response(200, {{"session", *id}, {"realm", realm->name()}, {"trace", session->trace()}});
+        }
+    }
+    return json_error(404, "no such session");
 }
 
 std::string metrics_text(const HttpApiSources& sources) {

@@ -29,4 +29,11 @@ std::string health_response(const ws::HttpRequest& request, const HttpApiSources
 std::string metrics_response(const ws::HttpRequest& request, const HttpApiSources& sources);
 std::string metrics_text(const HttpApiSources& sources);
 
+// POST /admin/trace?session=ID&enable=true|false switches the session's
+// message trace; only from a loopback address, since the trace logs what the
+// session sends and receives. 200 with {"session", "trace"}, 404 for an
+// unknown session, 403 from elsewhere.
+std::string trace_response(const ws::HttpRequest& request, const std::string& peer_ip,
+                           const std::vector<std::unique_ptr<Realm>>& realms);
+
 }  // namespace kreuz::router

@@ -42,7 +42,9 @@ Router::Router(const config::Config& config, ws::Server& server)
         server.add_endpoint(ws::echo_endpoint(config.echo_path, config.websocket.deflate));
         spdlog::info("echo endpoint on {}", config.echo_path);
     }
-    server.set_http_handler([this](const ws::HttpRequest& request, const ws::Connection&) { return answer_http(request); });
+    server.set_http_handler([this](const ws::HttpRequest& request, const ws::Connection& connection) {
+        return answer_http(request, connection);
+    });
 }
 
 void Router::add_procedures_and_bridge(Realm& realm) {
@@ -76,7 +78,7 @@ Realm* Router::find_realm(const std::string& name) {
     return nullptr;
 }
 
-std::string Router::answer_http(const ws::HttpRequest& request) {
+std::string Router::answer_http(const ws::HttpRequest& request, const ws::Connection& connection) {
     const std::string_view path = request.path();
     for (PublishBridge& bridge : bridges_) {
         if (path == bridge.path()) return bridge.respond(request, std::chrono::system_clock::now());
@@ -85,6 +87,7 @@ std::string Router::answer_http(const ws::HttpRequest& request) {
         return health_response(request, api_);
     }
     if (http_.metrics && path == "/metrics") return metrics_response(request, api_);
+    if (http_.admin && path == "/admin/trace") return trace_response(request, connection.remote_ip(), realms_);
     if (http_.serve_www) {
         if (auto response = www_.respond(request)) return *response;
     }

@@ -38,7 +38,7 @@ public:
     void shutdown() { backends_.shutdown(); }
 
 private:
-    std::string answer_http(const ws::HttpRequest& request);
+    std::string answer_http(const ws::HttpRequest& request, const ws::Connection& connection);
     void add_procedures_and_bridge(Realm& realm);
 
     std::vector<std::unique_ptr<Realm>> realms_;

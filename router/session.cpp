@@ -80,6 +80,7 @@ void Session::send(std::string_view message) {
 // Every message the router writes starts "[<type id>,", so the type is one
 // byte away and counting costs no parse.
 void Session::count_sent(std::string_view message) {
+    if (trace_) spdlog::info("[session {}] trace out: {}", id_, message);
     if (message.size() < 2) return;
     const unsigned type = static_cast<unsigned char>(message[1]) - '0';
     if (type < realm_.metrics().messages_out.size()) ++realm_.metrics().messages_out[type];
@@ -96,6 +97,7 @@ void Session::call_finished() {
 }
 
 void Session::on_message(ws::Connection&, ws::Opcode opcode, std::string_view payload) {
+    if (trace_) spdlog::info("[session {}] trace in: {}", id_, payload);
     if (opcode != ws::Opcode::text) {
         reject(ws::close_code::unsupported_data, "binary message on a WAMP session");
         return;

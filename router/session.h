@@ -78,6 +78,11 @@ public:
     bool call_started();
     void call_finished();
 
+    // Every message in and out logged at info level, for debugging one
+    // client in production without raising the log level for all.
+    void set_trace(bool on) { trace_ = on; }
+    bool trace() const { return trace_; }
+
     void on_message(ws::Connection& connection, ws::Opcode opcode, std::string_view payload) override;
     void on_close(ws::Connection& connection, std::uint16_t code) override;
 
@@ -99,6 +104,7 @@ private:
     const UriRules* rules_;
     AuthState auth_;
     std::unordered_set<Timers::Id> timers_;  // pending callbacks of after()
+    bool trace_ = false;
 };
 
 }  // namespace kreuz::router
