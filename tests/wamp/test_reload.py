@@ -54,6 +54,13 @@ async def wait_for(predicate, what, timeout=5.0):
     raise AssertionError(f"not seen within {timeout} s: {what}")
 
 
+async def refused(srv, timeout=5.0):
+    deadline = time.monotonic() + t(timeout)
+    while "reload refused" not in srv.log():
+        assert time.monotonic() < deadline, "no refusal in the log:\n" + srv.log()
+        await asyncio.sleep(0.05)
+
+
 async def test_good_reload_applies_without_dropping_sessions(make_server):
     srv = make_server(BEFORE)
     sub = await WampClient.connect(srv.port, name="sub")
@@ -121,9 +128,7 @@ async def test_bad_file_is_refused_and_the_running_configuration_stays(make_serv
     srv = make_server(AFTER)
     c = await WampClient.connect(srv.port)
     rewrite_and_hup(srv, AFTER.replace("builtins: {echo: false}", "builtins: {echo: false, pong: true}"))
-    deadline = time.monotonic() + t(5)
-    while "reload refused" not in srv.log() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    await refused(srv)
     log = srv.log()
     assert "reload refused, the running configuration stays" in log
     assert "kreuz.yaml:4:" in log and 'unknown key "pong"' in log, log
@@ -136,9 +141,7 @@ async def test_change_that_needs_a_restart_is_refused(make_server):
     srv = make_server(BEFORE)
     c = await WampClient.connect(srv.port)
     rewrite_and_hup(srv, BEFORE.replace("paths: [/ws]", "paths: [/ws, /more]"))
-    deadline = time.monotonic() + t(5)
-    while "reload refused" not in srv.log() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    await refused(srv)
     assert "realms[0].paths changed, which takes a restart" in srv.log(), srv.log()
     assert (await c.call(ECHO, 5))[2] == 5
     # The file that was refused stays refused; a good one afterwards is taken.
