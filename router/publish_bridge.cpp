@@ -1,7 +1,6 @@
 #include "router/publish_bridge.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <ctime>
 #include <optional>
 #include <vector>
@@ -35,13 +34,27 @@ std::string url_safe(std::string text) {
 
 // "YYYY-MM-DDTHH:MM:SSZ", optionally with fractional seconds.
 std::optional<std::chrono::system_clock::time_point> parse_timestamp(const std::string& text) {
-    std::tm t{};
-    int consumed = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour,
-                    &t.tm_min, &t.tm_sec, &consumed) != 6 || consumed != 19) {
-        return std::nullopt;
+    // Digits exactly where the layout has them: sscanf's %d would also take
+    // signs and spaces.
+    static constexpr std::string_view layout = "dddd-dd-ddTdd:dd:dd";
+    if (text.size() < layout.size()) return std::nullopt;
+    for (std::size_t k = 0; k < layout.size(); ++k) {
+        const bool digit = text[k] >= '0' && text[k] <= '9';
+        if (layout[k] == 'd' ? !digit : text[k] != layout[k]) return std::nullopt;
     }
-    std::size_t i = 19;
+    auto number = [&text](std::size_t at, std::size_t digits) {
+        int value = 0;
+        for (std::size_t k = at; k < at + digits; ++k) value = value * 10 + (text[k] - '0');
+        return value;
+    };
+    std::tm t{};
+    t.tm_year = number(0, 4);
+    t.tm_mon = number(5, 2);
+    t.tm_mday = number(8, 2);
+    t.tm_hour = number(11, 2);
+    t.tm_min = number(14, 2);
+    t.tm_sec = number(17, 2);
+    std::size_t i = layout.size();
     if (i < text.size() && text[i] == '.') {
         ++i;
         const std::size_t digits = i;
@@ -238,7 +251,10 @@ std::string PublishBridge::respond(const ws::HttpRequest& request, std::chrono::
     } catch (const Refusal& refusal) {
         ++metrics.bridge_refused;
         spdlog::info("[bridge {}] {} refused: {}", realm_.name(), refusal.status, refusal.message);
-        return json_error(refusal.status, refusal.message, refusal.status == 405 ? "Allow: POST\r\n" : "");
+        std::string response =
+            json_error(refusal.status, refusal.message, refusal.status == 405 ? "Allow: POST\r\n" : "");
+        if (request.method == "HEAD") response.resize(response.find("\r\n\r\n") + 4);
+        return response;
     }
 }
 
