@@ -233,6 +233,12 @@ std::string PublishBridge::respond(const ws::HttpRequest& request, std::chrono::
                 throw Refusal{401, "invalid signature"};
             }
             if (!entry->role.empty()) rules = &realm_.rules_for(entry->role);
+            // The signature covers the body, not the query: receiver lists in
+            // the query could be added to a replayed request unnoticed.
+            if (form_value(query, "exclude") || form_value(query, "eligible")) {
+                throw Refusal{400, "a signed request carries exclude and eligible in its JSON body, which the "
+                                   "signature covers, not in the query"};
+            }
         }
         bool batch = false;
         const std::vector<wamp::Publish> publications = read_publications(request, query, config_.max_batch, batch);
