@@ -43,14 +43,12 @@ std::string health_response(const ws::HttpRequest& request, const HttpApiSources
                                                      {"connections", sources.server.connection_count()},
                                                      {"sessions", sessions}});
     }
-    if (request.method == "HEAD") response.resize(response.find("\r\n\r\n") + 4);
     return response;
 }
 
 std::string metrics_response(const ws::HttpRequest& request, const HttpApiSources& sources) {
     if (!is_get(request)) return not_get();
-    return http_response(200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(sources), {},
-                         request.method == "HEAD");
+    return http_response(200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(sources));
 }
 
 std::string trace_response(const ws::HttpRequest& request, const std::string& peer_ip,

@@ -19,13 +19,13 @@ std::string reason_phrase(int status) {
 }
 
 std::string http_response(int status, std::string_view content_type, std::string_view body,
-                          std::string_view extra_headers, bool head_only) {
+                          std::string_view extra_headers) {
     std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) + "\r\n";
     out.append("Content-Type: ").append(content_type).append("\r\n");
     out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
     out.append("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n");
     out.append(extra_headers).append("\r\n");
-    if (!head_only) out.append(body);
+    out.append(body);
     return out;
 }
 

@@ -13,7 +13,7 @@ std::string reason_phrase(int status);
 
 // `extra_headers` is zero or more "Name: value\r\n" lines.
 std::string http_response(int status, std::string_view content_type, std::string_view body,
-                          std::string_view extra_headers = {}, bool head_only = false);
+                          std::string_view extra_headers = {});
 
 std::string json_response(int status, const nlohmann::json& body, std::string_view extra_headers = {});
 

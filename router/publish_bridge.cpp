@@ -257,10 +257,7 @@ std::string PublishBridge::respond(const ws::HttpRequest& request, std::chrono::
     } catch (const Refusal& refusal) {
         ++metrics.bridge_refused;
         spdlog::info("[bridge {}] {} refused: {}", realm_.name(), refusal.status, refusal.message);
-        std::string response =
-            json_error(refusal.status, refusal.message, refusal.status == 405 ? "Allow: POST\r\n" : "");
-        if (request.method == "HEAD") response.resize(response.find("\r\n\r\n") + 4);
-        return response;
+        return json_error(refusal.status, refusal.message, refusal.status == 405 ? "Allow: POST\r\n" : "");
     }
 }
 

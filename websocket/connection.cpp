@@ -279,7 +279,13 @@ void Connection::collect_body(const std::uint8_t* data, std::size_t size) {
 void Connection::answer_plain_request() {
     ++server_.stats_.http_requests;
     const auto http = std::move(http_);
-    reject_handshake(server_.http_handler()(http->request(), *this), 0, "plain HTTP request");
+    std::string response = server_.http_handler()(http->request(), *this);
+    // A response to HEAD has no body whatever the handler wrote (RFC 9110
+    // 9.3.2); its Content-Length still tells what GET would send.
+    if (http->request().method == "HEAD") {
+        if (const std::size_t end = response.find("\r\n\r\n"); end != std::string::npos) response.resize(end + 4);
+    }
+    reject_handshake(std::move(response), 0, "plain HTTP request");
 }
 
 void Connection::refuse(int status, std::string_view reason) {
