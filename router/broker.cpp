@@ -76,6 +76,7 @@ std::size_t Broker::publish(const wamp::Publish& publication, std::string_view p
         ++receivers;
     }
     metrics.deliveries += receivers;
+    metrics.messages_out[wamp::Event::type_id] += receivers;
     return receivers;
 }
 

@@ -111,14 +111,12 @@ void Registrations::forward(const std::string& callee_id, const wamp::Call& call
         if (it == pending_.end()) return;
         PendingCall timed_out = std::move(it->second);
         pending_.erase(it);
-        --pending_per_callee_[timed_out.callee_id];
         spdlog::info("[session {}] routed call {} not answered in {} ms", timed_out.callee_id, router_call_id,
                      realm_.config().callee_timeout_ms);
         timed_out.reply.error(error_uri::callee_timeout, "the callee did not answer in time");
     });
     callee->send(wamp::serialize(wamp::Call{router_call_id, call.procedure, call.args}));
     pending_.emplace(std::move(router_call_id), PendingCall{callee_id, std::move(reply), timeout});
-    ++pending_per_callee_[callee_id];
 }
 
 std::optional<Registrations::PendingCall> Registrations::take(const Session& callee, const std::string& call_id) {
@@ -126,7 +124,6 @@ std::optional<Registrations::PendingCall> Registrations::take(const Session& cal
     if (it == pending_.end() || it->second.callee_id != callee.id()) return std::nullopt;
     PendingCall call = std::move(it->second);
     pending_.erase(it);
-    --pending_per_callee_[call.callee_id];
     realm_.timers().cancel(call.timeout);
     return call;
 }
@@ -146,18 +143,16 @@ bool Registrations::on_error(Session& callee, const wamp::CallError& error) {
 }
 
 void Registrations::remove_session(const std::string& session_id) {
-    if (auto mine = by_callee_.find(session_id); mine != by_callee_.end()) {
-        for (const std::string& uri : mine->second) {
-            owners_.erase(uri);
-            realm_.dealer().remove(uri);
-        }
-        by_callee_.erase(mine);
+    // Calls are forwarded only to sessions that registered, and every
+    // registration attempt leaves an entry here: a session without one has no
+    // call waiting for it, and closing it costs one lookup.
+    auto mine = by_callee_.find(session_id);
+    if (mine == by_callee_.end()) return;
+    for (const std::string& uri : mine->second) {
+        owners_.erase(uri);
+        realm_.dealer().remove(uri);
     }
-    auto waiting = pending_per_callee_.find(session_id);
-    if (waiting == pending_per_callee_.end()) return;
-    const bool any = waiting->second > 0;
-    pending_per_callee_.erase(waiting);
-    if (!any) return;
+    by_callee_.erase(mine);
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->second.callee_id != session_id) {
             ++it;

@@ -71,7 +71,6 @@ private:
     std::unordered_map<std::string, std::string> owners_;  // procedure URI -> callee session id
     std::unordered_map<std::string, std::unordered_set<std::string>> by_callee_;  // session id -> its URIs
     std::unordered_map<std::string, PendingCall> pending_;  // router call id -> the call
-    std::unordered_map<std::string, std::size_t> pending_per_callee_;
     std::uint64_t next_call_ = 1;
 };
 

@@ -67,20 +67,22 @@ void Session::cancel(Timers::Id id) {
     if (timers_.erase(id) != 0) realm_.timers().cancel(id);
 }
 
+// Shared bytes are the broker's EVENTs: it counts them once per publication,
+// not here once per receiver.
 void Session::send(std::shared_ptr<const std::string> message) {
-    count_sent(*message);
+    if (trace_) spdlog::info("[session {}] trace out: {}", id_, *message);
     connection_.send(ws::Opcode::text, std::move(message));
 }
 
 void Session::send(std::string_view message) {
-    count_sent(message);
+    if (trace_) spdlog::info("[session {}] trace out: {}", id_, message);
+    account_sent(message);
     connection_.send(ws::Opcode::text, message);
 }
 
 // Every message the router writes starts "[<type id>,", so the type is one
 // byte away and counting costs no parse.
-void Session::count_sent(std::string_view message) {
-    if (trace_) spdlog::info("[session {}] trace out: {}", id_, message);
+void Session::account_sent(std::string_view message) {
     if (message.size() < 2) return;
     const unsigned type = static_cast<unsigned char>(message[1]) - '0';
     if (type < realm_.metrics().messages_out.size()) ++realm_.metrics().messages_out[type];

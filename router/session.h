@@ -92,7 +92,7 @@ private:
     // realm, the end of the connection with `close_code`.
     void reject(std::uint16_t close_code, std::string_view what);
     void violate_limit(std::string_view what);
-    void count_sent(std::string_view message);
+    void account_sent(std::string_view message);
 
     Realm& realm_;
     ws::Connection& connection_;

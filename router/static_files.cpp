@@ -77,7 +77,7 @@ std::optional<std::string> StaticFiles::respond(const ws::HttpRequest& request) 
     response += content_type_for(path);
     response += "\r\nContent-Length: " + std::to_string(content->size()) +
                 "\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n";
-    if (request.method == "GET") response += *content;
+    response += *content;  // the connection leaves it out for HEAD
     return response;
 }
 
