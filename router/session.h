@@ -32,7 +32,9 @@ struct AuthState {
         std::string authkey;                   // empty for anonymous
         std::string role;                      // what the session may do once authenticated
     };
-    std::optional<Pending> pending;
+    // Behind a pointer: only a session between authreq and auth needs it,
+    // and idle sessions are what bounds a node's memory.
+    std::unique_ptr<Pending> pending;
     bool authenticated = false;  // also after anonymous authentication
     std::string authkey;         // of the successful auth; empty when anonymous or none
     // Whose rules the session follows. A name, not the rules: a reload

@@ -594,14 +594,22 @@ void Connection::drop_unsent() {
     }
 }
 
-std::size_t Connection::gather(uv_buf_t* bufs, std::size_t& nframes) const {
+// header_copies: room for max_batch_frames headers that the buffers point
+// at instead of the queue's elements; nullptr when the write is synchronous.
+std::size_t Connection::gather(uv_buf_t* bufs, std::size_t& nframes, std::uint8_t* header_copies) const {
     std::size_t nbufs = 0;
     std::size_t skip = front_written_;
     nframes = 0;
     for (auto it = frames_.begin(); it != frames_.end() && nframes < max_batch_frames; ++it, ++nframes) {
         const OutFrame& f = *it;
         if (skip < f.header_size) {
-            bufs[nbufs++] = uv_buf_init(reinterpret_cast<char*>(const_cast<std::uint8_t*>(f.header)) + skip,
+            const std::uint8_t* header = f.header;
+            if (header_copies != nullptr) {
+                std::uint8_t* copy = header_copies + nframes * sizeof f.header;
+                std::memcpy(copy, f.header, f.header_size);
+                header = copy;
+            }
+            bufs[nbufs++] = uv_buf_init(reinterpret_cast<char*>(const_cast<std::uint8_t*>(header)) + skip,
                                         static_cast<unsigned>(f.header_size - skip));
             skip = 0;
         } else {
@@ -657,7 +665,8 @@ void Connection::flush() {
         if (retire(static_cast<std::size_t>(written)) == nframes) continue;
         // The socket buffer is full: libuv writes the rest of the batch when the
         // socket becomes writable; those frames stay put until on_write.
-        nbufs = gather(bufs, nframes);
+        if (!write_headers_) write_headers_ = std::make_unique<std::uint8_t[]>(max_batch_frames * sizeof(OutFrame::header));
+        nbufs = gather(bufs, nframes, write_headers_.get());
         write_req_.data = this;
         if (uv_write(&write_req_, stream, bufs, static_cast<unsigned>(nbufs), on_write) != 0) {
             destroy();
@@ -804,8 +813,9 @@ void Connection::after_drain() {
     if (state_ != State::draining || shutdown_sent_) return;
     // Everything we will ever send has left: half-close, then wait for the peer's FIN.
     shutdown_sent_ = true;
-    shutdown_req_.data = this;
-    if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) destroy();
+    shutdown_req_ = std::make_unique<uv_shutdown_t>();
+    shutdown_req_->data = this;
+    if (uv_shutdown(shutdown_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) destroy();
 }
 
 void Connection::on_shutdown(uv_shutdown_t* req, int status) {

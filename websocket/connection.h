@@ -11,7 +11,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +20,7 @@
 
 #include "websocket/deflate.h"
 #include "websocket/frame.h"
+#include "websocket/frame_queue.h"
 #include "websocket/handshake.h"
 #include "websocket/http_request.h"
 #include "websocket/tls.h"
@@ -122,7 +122,7 @@ private:
     void queue_control(Opcode opcode, const std::uint8_t* payload, std::size_t size);
     void after_queue_change();
     void drop_unsent();
-    std::size_t gather(uv_buf_t* bufs, std::size_t& nframes) const;
+    std::size_t gather(uv_buf_t* bufs, std::size_t& nframes, std::uint8_t* header_copies = nullptr) const;
     std::size_t gather_plaintext(std::string_view* pieces, std::size_t& bytes, std::size_t& nframes) const;
     void flush_tls();
     std::size_t retire(std::size_t written);
@@ -145,7 +145,7 @@ private:
     uv_tcp_t tcp_{};
     uv_timer_t timer_{};
     uv_write_t write_req_{};
-    uv_shutdown_t shutdown_req_{};
+    std::unique_ptr<uv_shutdown_t> shutdown_req_;  // made at the one shutdown, not kept by every idle connection
     int open_handles_ = 0;
 
     std::string remote_address_;
@@ -168,7 +168,11 @@ private:
 
     // Write queue: frames_[0 .. in_flight_) are owned by a pending uv_write;
     // front_written_ bytes of frames_[0] have left already.
-    std::deque<OutFrame> frames_;
+    FrameQueue<OutFrame> frames_;
+    // The headers of the frames a pending uv_write carries. They live in the
+    // queue's elements, which move when it grows, so a write that outlasts
+    // the loop turn takes copies; allocated the first time a socket is full.
+    std::unique_ptr<std::uint8_t[]> write_headers_;
     std::size_t in_flight_ = 0;
     std::size_t front_written_ = 0;
     std::size_t queued_bytes_ = 0;
