@@ -39,7 +39,7 @@ void CallReply::error(const std::string& uri, const std::string& description,
     deliver(wamp::serialize(wamp::CallError{call_id_, uri, description, std::move(details)}), false);
 }
 
-void CallReply::deliver(const std::string& message, bool is_result) {
+void CallReply::deliver(std::string message, bool is_result) {
     RealmMetrics& metrics = realm_->metrics();
     Session* session = realm_->find_session(session_id_);
     if (!session) {  // the caller left; nobody to tell
@@ -49,7 +49,7 @@ void CallReply::deliver(const std::string& message, bool is_result) {
     ++(is_result ? metrics.calls.results : metrics.calls.errors);
     metrics.call_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     session->call_finished();
-    session->send(message);
+    session->send(std::move(message));
 }
 
 void Dealer::add(std::string uri, Procedure procedure) { procedures_[std::move(uri)] = std::move(procedure); }

@@ -62,7 +62,7 @@ public:
     bool answered() const { return answered_; }
 
 private:
-    void deliver(const std::string& message, bool is_result);
+    void deliver(std::string message, bool is_result);
 
     Realm* realm_;
     std::string session_id_;

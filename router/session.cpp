@@ -80,6 +80,12 @@ void Session::send(std::string_view message) {
     connection_.send(ws::Opcode::text, message);
 }
 
+void Session::send(std::string&& message) {
+    if (trace_) spdlog::info("[session {}] trace out: {}", id_, message);
+    account_sent(message);
+    connection_.send(ws::Opcode::text, std::make_shared<const std::string>(std::move(message)));
+}
+
 // Every message the router writes starts "[<type id>,", so the type is one
 // byte away and counting costs no parse.
 void Session::account_sent(std::string_view message) {

@@ -403,3 +403,21 @@ TEST_CASE("wamp parse: a number beyond the range of a double is invalid JSON, no
         CHECK(error->message == "number out of range");
     }
 }
+
+TEST_CASE("serialize writes every JSON value exactly as json::dump does") {
+    using nlohmann::json;
+    const std::vector<json> values = {
+        json(nullptr), json(true), json(false), json(0), json(-1), json(std::numeric_limits<std::int64_t>::min()),
+        json(std::numeric_limits<std::uint64_t>::max()), json(1.5), json(-0.0), json(1e300), json(""),
+        json("plain"), json("quote \" backslash \\ slash /"), json("\b\f\n\r\t"), json(std::string("\x01\x1f\x7f", 3)),
+        json(std::string("nul\0byte", 8)), json("ünïcödé €"), json(std::string("bad \xff utf-8")),
+        json::array(), json::object(), json::parse(R"([1,[2,[3,{}]],{"b":1,"a":[true,null,"x"]}])"),
+        json::parse(R"({"z":{"y":{"x":"\u00e9\ud83d\ude00"}},"":0,"k\"ey":-2.5e-7})"),
+    };
+    for (const json& value : values) {
+        CAPTURE(value.dump(-1, ' ', false, json::error_handler_t::replace));
+        const std::string id = "id\"\x02";
+        CHECK(kreuz::wamp::serialize(kreuz::wamp::CallResult{id, value}) ==
+              "[3," + json(id).dump() + "," + value.dump(-1, ' ', false, json::error_handler_t::replace) + "]");
+    }
+}
