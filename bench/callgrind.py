@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Instructions and heap allocations per message of kreuz's steady state, from callgrind.
 
-usage: callgrind.py KREUZ KREUZ_BENCH > callgrind.jsonl
+usage: callgrind.py KREUZ KREUZ_BENCH [JSON_PARSE_COST] > callgrind.jsonl
 
 For each scenario, kreuz runs twice under `valgrind --tool=callgrind` with the
 same sessions and kreuz-bench arguments, the second time with more messages.
@@ -13,6 +13,10 @@ binary and inputs give the same figure on a busy machine) and calls to
 malloc/calloc/realloc (operator new ends in malloc). The messages are
 counted by kreuz itself, from GET /metrics after the load, so that calls
 still in flight when kreuz-bench stops are counted too.
+
+With JSON_PARSE_COST (bench/tools/json_parse_cost.cpp), the same difference
+of two runs gives what one parse of a CALL costs with nlohmann/json (kreuz's
+parser) and with simdjson: the measurement behind the raw-payload decision.
 
 One caveat of the method: under valgrind kreuz runs about 50 times slower
 than natively, so more messages arrive per read and leave per writev than at
@@ -87,6 +91,29 @@ def totals(path):
     return instructions, allocations
 
 
+# A CALL as kreuz-bench sends it: the argument is its 32-byte stamp.
+SAMPLE_CALL = '[2,"1:42","http://api.wamp.ws/procedure#echo","00000000000001a2000000010000002a"]'
+
+
+def instructions_of(command, work, tag):
+    out = os.path.join(work, f"callgrind.{tag}.out")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    return totals(out)[0]
+
+
+def parse_costs(tool, work):
+    for library, shown in (("nlohmann", "nlohmann/json (what kreuz uses): DOM, then dump of the argument"),
+                           ("simdjson", "simdjson (DOM parser reused, full validation), then minify of the argument")):
+        try:
+            small = instructions_of([tool, library, "1000", SAMPLE_CALL], work, f"{library}.1")
+            large = instructions_of([tool, library, "3000", SAMPLE_CALL], work, f"{library}.3")
+            print(json.dumps({"kind": "json", "name": shown, "ok": True,
+                              "instructions_per_message": (large - small) / 2000}), flush=True)
+        except (OSError, subprocess.SubprocessError) as e:
+            print(json.dumps({"kind": "json", "name": shown, "ok": False, "error": str(e)}), flush=True)
+
+
 def one_run(kreuz, bench, args, metric_name, max_messages, work):
     port = free_port()
     out = os.path.join(work, f"callgrind.{port}.out")
@@ -121,14 +148,16 @@ def main():
                 if m2 <= m1:
                     raise RuntimeError(f"the second run counted {m2} messages, the first {m1}")
                 print(json.dumps({
-                    "name": name, "ok": True, "unit": unit,
+                    "kind": "server", "name": name, "ok": True, "unit": unit,
                     "command": "kreuz-bench " + " ".join(args) + " --warmup 0 --max-messages N",
                     "messages": [m1, m2], "instructions": [i1, i2], "allocations": [a1, a2],
                     "instructions_per_message": (i2 - i1) / (m2 - m1),
                     "allocations_per_message": (a2 - a1) / (m2 - m1),
                 }), flush=True)
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-                print(json.dumps({"name": name, "ok": False, "error": str(e)}), flush=True)
+                print(json.dumps({"kind": "server", "name": name, "ok": False, "error": str(e)}), flush=True)
+        if len(sys.argv) > 3:
+            parse_costs(sys.argv[3], work)
 
 
 if __name__ == "__main__":

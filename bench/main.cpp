@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
         "CPU seconds per message and RSS. Output: a human-readable report and one JSON line.\n\n"
         "Scenarios:\n"
         "  echo    N connections to a WebSocket echo endpoint, K messages in flight each, S bytes\n"
-        "  rpc     N WAMP sessions CALLing the echo procedure, K calls in flight each\n"
+        "  rpc     N WAMP sessions CALLing the echo procedure, K calls in flight each (closed loop)\n"
+        "          or --rate R calls/s in all (open loop)\n"
         "  fanout  1 publisher -> N subscribers on one topic; --rate R (open loop) or a window of W\n"
         "          publications not yet received by every subscriber (closed loop, the default)\n"
         "  chat    N sessions publishing to one shared topic with excludeMe=false; K own publications\n"
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
     app.add_option("-s,--size", o.size, "S: payload bytes (echo message, call argument, event), at least 32")
         ->capture_default_str()
         ->check(CLI::Range(kreuz::bench::stamp_size, std::size_t{16} << 20));
-    app.add_option("-r,--rate", o.rate, "R: publications per second (fanout; chat: per session); 0 = closed loop")
+    app.add_option("-r,--rate", o.rate, "R: publications per second (fanout; chat: per session), calls per second (rpc); 0 = closed loop")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 10'000'000.0));
     app.add_option("-w,--window", o.window, "W: fanout closed-loop window")

@@ -45,14 +45,19 @@ run_limit=$(awk -v d="$duration" -v w="$warmup" 'BEGIN { printf "%d", d + w + 60
 # name | scenario and its arguments | peers measured with the same arguments.
 # Sizes fit a 2-core machine on which the load generator and the server share
 # the cores.
+# The sizes of issue 6's targets: echo and rpc over 100 connections, fanout
+# to 1000 subscribers with 100-byte events, 15,000 idle sessions. Payloads
+# are at least 32 bytes, the latency stamp's size. rpc-half offers, open loop,
+# half the calls/s kreuz carried in the rpc run just before it (HALF_OF_RPC).
 runs=(
-  "echo-k16|echo -n 16 -k 16 -s 32|node-ws websocketpp"
+  "echo-k16|echo -n 100 -k 16 -s 32|node-ws websocketpp"
   "echo-k1|echo -n 16 -k 1 -s 32|node-ws websocketpp"
-  "rpc|rpc -n 16 -k 16 -s 32|wamp.io"
-  "fanout-closed|fanout -n 100 -w 16 -s 32|wamp.io"
+  "rpc|rpc -n 100 -k 16 -s 32|wamp.io"
+  "rpc-half|rpc -n 100 -r HALF_OF_RPC -s 32|"
+  "fanout-closed|fanout -n 1000 -w 16 -s 100|wamp.io"
   "fanout-open|fanout -n 100 -r 1000 -s 32|wamp.io"
   "chat|chat -n 20 -k 4 -s 32|wamp.io"
-  "idle|idle -n 2000|wamp.io"
+  "idle|idle -n 15000|wamp.io"
   "churn|churn -c 8|wamp.io"
 )
 
@@ -204,10 +209,10 @@ for peer in $all_peers; do
 done
 
 # ---- environment
-# The idle scenario holds 2000 sockets on each side.
+# The idle scenario holds 15,000 sockets on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 2100 ]; then
-  echo "bench/run.sh: warning: the open-file limit is $(ulimit -n); the idle run needs about 2100" >&2
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 15100 ]; then
+  echo "bench/run.sh: warning: the open-file limit is $(ulimit -n); the idle run needs about 15100" >&2
 fi
 
 free_port() {
@@ -307,6 +312,19 @@ for entry in "${runs[@]}"; do
       stop_server
       continue
     fi
+    if [[ "$args" == *HALF_OF_RPC* ]]; then
+      half=$(python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("label") == "rpc" and r.get("system") == "kreuz" and r.get("ok"):
+        print(int(r["msgs_per_s"] / 2))' "$work/results.jsonl")
+      if [ -z "$half" ]; then
+        echo "bench/run.sh: $name needs the rpc run's rate, which failed" >&2
+        failed=1
+        continue
+      fi
+      args=${args//HALF_OF_RPC/$half}
+    fi
     # shellcheck disable=SC2086 # args is a word list on purpose
     set -- $args
     cmd=(kreuz-bench "$@" -p "$port" --server-pid "$server_pid" --warmup "$warmup" -d "$duration" --label "$name")
@@ -339,6 +357,22 @@ for entry in "${runs[@]}"; do
   done
 done
 
-python3 "$root/bench/report.py" "$work/meta.txt" "$work/commands.txt" "$work/results.jsonl" >"$out"
+# ---- instructions and allocations per message, and the JSON parse cost
+# behind the raw-payload decision (bench/callgrind.py)
+callgrind_args=("$kreuz" "$bench")
+if apt_install valgrind libsimdjson-dev &&
+   g++ -O2 -DNDEBUG -std=c++20 -o "$build/json-parse-cost" "$root/bench/tools/json_parse_cost.cpp" -lsimdjson \
+     >"$build/json-parse-cost-build.log" 2>&1; then
+  callgrind_args+=("$build/json-parse-cost")
+else
+  echo "bench/run.sh: the JSON parse comparison is left out (valgrind, libsimdjson-dev or its build)" >&2
+  failed=1
+fi
+echo "== callgrind: instructions and allocations per message"
+if ! python3 "$root/bench/callgrind.py" "${callgrind_args[@]}" >"$work/callgrind.jsonl"; then failed=1; fi
+if grep -q '"ok": false' "$work/callgrind.jsonl"; then failed=1; fi
+cat "$work/callgrind.jsonl"
+
+python3 "$root/bench/report.py" "$work/meta.txt" "$work/commands.txt" "$work/results.jsonl" "$work/callgrind.jsonl" >"$out"
 echo "bench/run.sh: wrote $out"
 exit "$failed"

@@ -301,10 +301,16 @@ public:
     using WampScenario::WampScenario;
     const char* unit() const override { return "call"; }
     std::size_t connections() const override { return runner_.options().connections; }
+    bool paced() const override { return runner_.options().rate > 0; }
 
     void describe(json& params) const override {
         const Options& o = runner_.options();
-        params = {{"sessions", o.connections}, {"inflight", o.inflight}, {"size", o.size}, {"procedure", o.procedure}};
+        params = {{"sessions", o.connections}, {"size", o.size}, {"procedure", o.procedure}};
+        if (o.rate > 0) {
+            params["rate"] = o.rate;
+        } else {
+            params["inflight"] = o.inflight;
+        }
     }
 
     void setup() override {
@@ -313,10 +319,24 @@ public:
     }
 
     void start() override {
+        start_ns_ = now_ns();
+        if (runner_.options().rate > 0) return;  // tick() paces
         for (auto& client : runner_.clients()) {
             for (std::size_t k = 0; k < runner_.options().inflight; ++k) {
                 send_call(*client, sessions_[client->index()], quoted_procedure_, now_ns());
             }
+        }
+    }
+
+    // Open loop: R calls/s in all, dealt to the sessions in turn.
+    void tick(std::uint64_t now) override {
+        const double rate = runner_.options().rate;
+        if (rate <= 0 || !runner_.traffic_allowed()) return;
+        const auto due = static_cast<std::uint64_t>(static_cast<double>(now - start_ns_) * rate / 1e9);
+        auto& clients = runner_.clients();
+        for (std::uint64_t burst = 0; sent_ < due && burst < max_burst; ++burst, ++sent_) {
+            WsClient& client = *clients[sent_ % clients.size()];
+            if (client.is_open()) send_call(client, sessions_[client.index()], quoted_procedure_, now_ns());
         }
     }
 
@@ -327,8 +347,14 @@ protected:
         const auto stamp = stamp_of(client, m);
         if (!stamp) return;
         runner_.record(now_ns() - stamp->sent_ns);
-        if (runner_.traffic_allowed() && client.is_open()) send_call(client, session, quoted_procedure_, now_ns());
+        if (runner_.options().rate <= 0 && runner_.traffic_allowed() && client.is_open()) {
+            send_call(client, session, quoted_procedure_, now_ns());
+        }
     }
+
+private:
+    std::uint64_t start_ns_ = 0;
+    std::uint64_t sent_ = 0;
 };
 
 // ---------------------------------------------------------------- fanout
