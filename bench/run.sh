@@ -47,7 +47,9 @@ run_limit=$(awk -v d="$duration" -v w="$warmup" 'BEGIN { printf "%d", d + w + 60
 # the cores.
 # The sizes of issue 6's targets: echo and rpc over 100 connections, fanout
 # to 1000 subscribers with 100-byte events, 15,000 idle sessions. Payloads
-# are at least 32 bytes, the latency stamp's size. rpc-half offers, open loop,
+# are at least 32 bytes, the latency stamp's size. fanout runs with windows of
+# 16 and 64 publications: how many arrive per loop turn decides how many
+# frames share a writev, which is most of a delivery's cost. rpc-half offers, open loop,
 # half the calls/s kreuz carried in the rpc run just before it (HALF_OF_RPC).
 runs=(
   "echo-k16|echo -n 100 -k 16 -s 32|node-ws websocketpp"
@@ -55,6 +57,7 @@ runs=(
   "rpc|rpc -n 100 -k 16 -s 32|wamp.io"
   "rpc-half|rpc -n 100 -r HALF_OF_RPC -s 32|"
   "fanout-closed|fanout -n 1000 -w 16 -s 100|wamp.io"
+  "fanout-w64|fanout -n 1000 -w 64 -s 100|wamp.io"
   "fanout-open|fanout -n 100 -r 1000 -s 32|wamp.io"
   "chat|chat -n 20 -k 4 -s 32|wamp.io"
   "idle|idle -n 15000|wamp.io"
