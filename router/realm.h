@@ -21,6 +21,7 @@
 #include "router/timers.h"
 #include "router/uri_rules.h"
 #include "wamp/cra.h"
+#include "wamp/json_reader.h"
 
 namespace kreuz::router {
 
@@ -47,6 +48,7 @@ public:
     Timers& timers() { return timers_; }
     RealmMetrics& metrics() { return metrics_; }
     const RealmMetrics& metrics() const { return metrics_; }
+    wamp::JsonReader& json_reader() { return json_reader_; }
 
     // The rules of a role: its own when the realm configures it, else the realm's.
     const UriRules& rules_for(std::string_view role) const;
@@ -84,6 +86,7 @@ private:
     std::map<std::string, UriRules, std::less<>> role_rules_;
     std::unordered_map<std::string, User, StringHash, std::equal_to<>> users_;
     RealmMetrics metrics_;
+    wamp::JsonReader json_reader_;  // one per realm: the loop is single, messages are parsed one at a time
     std::mt19937_64 random_;
     Broker broker_;
     Dealer dealer_;

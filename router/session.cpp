@@ -110,7 +110,7 @@ void Session::on_message(ws::Connection&, ws::Opcode opcode, std::string_view pa
         reject(ws::close_code::unsupported_data, "binary message on a WAMP session");
         return;
     }
-    wamp::ParseResult parsed = wamp::parse(payload);
+    wamp::ParseResult parsed = wamp::parse(payload, realm_.json_reader());
     if (auto* error = std::get_if<wamp::ParseError>(&parsed)) {
         const bool not_wamp = error->kind == wamp::ParseError::Kind::invalid_json ||
                               error->kind == wamp::ParseError::Kind::not_array;

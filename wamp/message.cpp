@@ -1,5 +1,7 @@
 #include "wamp/message.h"
 
+#include "wamp/json_reader.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -376,9 +378,11 @@ std::optional<json> parse_json(std::string_view text, std::string& error) {
     return std::nullopt;
 }
 
-ParseResult parse(std::string_view text) {
+namespace {
+
+ParseResult parse_document(std::string_view text, std::optional<json> parsed) {
     std::string error;
-    std::optional<json> parsed = parse_json(text, error);
+    if (!parsed) parsed = parse_json(text, error);
     if (!parsed) return ParseError{ParseError::Kind::invalid_json, std::move(error)};
     json& doc = *parsed;
     if (!doc.is_array()) {
@@ -397,6 +401,16 @@ ParseResult parse(std::string_view text) {
     } catch (const Failure& failure) {
         return failure.error;
     }
+}
+
+}  // namespace
+
+ParseResult parse(std::string_view text) { return parse_document(text, std::nullopt); }
+
+ParseResult parse(std::string_view text, JsonReader& reader) {
+    // The depth guard comes first on both paths.
+    if (nesting_exceeds(text, max_nesting_depth)) return parse_document(text, std::nullopt);
+    return parse_document(text, reader.read(text));
 }
 
 bool receives(const Publish& publish, std::string_view publisher_id, std::string_view subscriber_id) {

@@ -5,6 +5,10 @@
 // again must give the same text. Errors must carry ASCII only, since they end
 // up in logs and CALLERROR replies.
 //
+// The fast path (JsonReader, simdjson) must give what the nlohmann path gives:
+// the same message or the same error, and where it reads a value, the same
+// value with the same number types at every node.
+//
 // The input is also read as lines for a PrefixMap: "prefix uri" declares a
 // prefix (the part before the first space; empty ones and ones containing ':'
 // included, which resolve() must never use), and every line and every URI
@@ -22,6 +26,7 @@
 
 #include "fuzz_input.h"
 #include "wamp/curie.h"
+#include "wamp/json_reader.h"
 #include "wamp/message.h"
 #include "websocket/utf8.h"
 
@@ -42,6 +47,45 @@ void check_round_trip(const Message& message) {
     check(reparsed != nullptr);
     check(*reparsed == message);
     check(serialize(*reparsed) == text);
+}
+
+bool same_json(const nlohmann::json& a, const nlohmann::json& b) {
+    if (a.type() != b.type()) return false;
+    if (a.is_array()) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            if (!same_json(a[i], b[i])) return false;
+        }
+        return true;
+    }
+    if (a.is_object()) {
+        if (a.size() != b.size()) return false;
+        for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+            if (ia.key() != ib.key() || !same_json(ia.value(), ib.value())) return false;
+        }
+        return true;
+    }
+    return a == b;
+}
+
+void check_fast_path(std::string_view text, const ParseResult& slow) {
+    static JsonReader reader;  // a fuzz target has no main() to own it
+    if (const std::optional<nlohmann::json> fast = reader.read(text)) {
+        std::string error;
+        const std::optional<nlohmann::json> reference = parse_json(text, error);
+        check(reference.has_value());
+        check(same_json(*fast, *reference));
+    }
+    const ParseResult quick = parse(text, reader);
+    check(quick.index() == slow.index());
+    if (const Message* message = std::get_if<Message>(&slow)) {
+        check(std::get<Message>(quick) == *message);
+        check(serialize(std::get<Message>(quick)) == serialize(*message));
+    } else {
+        const ParseError& a = std::get<ParseError>(slow);
+        const ParseError& b = std::get<ParseError>(quick);
+        check(a.kind == b.kind && a.message == b.message);
+    }
 }
 
 void check_error(const ParseError& error) {
@@ -113,6 +157,7 @@ void check_prefixes(std::string_view text, const Message* message) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     const ParseResult result = parse(text);
+    check_fast_path(text, result);
     const Message* message = std::get_if<Message>(&result);
     if (message) {
         check_round_trip(*message);
