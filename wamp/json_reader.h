@@ -1,7 +1,9 @@
-// JsonReader: the fast path of message parsing. simdjson validates a text for
-// a seventh of the instructions nlohmann's lexer needs (docs/PERFORMANCE.md)
-// and its parser, kept between messages, allocates nothing once warm; the
-// document is then copied into the nlohmann value the rest of kreuz reads.
+// JsonReader: the fast path of message parsing. For the texts it takes it
+// returns what json::parse(text) would; the depth guard stays wamp::parse()'s.
+// simdjson validates a text for a seventh of the instructions nlohmann's
+// lexer needs (docs/PERFORMANCE.md) and its parser, kept between messages,
+// allocates nothing once warm; the document is then copied into the
+// nlohmann value the rest of kreuz reads.
 //
 // It answers only where its result is certain to be what json::parse would
 // return, value and number types alike; for everything else it declines and
