@@ -103,8 +103,8 @@ def instructions_of(command, work, tag):
 
 
 def parse_costs(tool, work):
-    for library, shown in (("nlohmann", "nlohmann/json (what kreuz uses): DOM, then dump of the argument"),
-                           ("simdjson", "simdjson (DOM parser reused, full validation), then minify of the argument")):
+    for library, shown in (("nlohmann", "nlohmann/json (kreuz's fallback parser): DOM, then dump of the argument"),
+                           ("simdjson", "simdjson (kreuz's fast path; DOM parser reused, full validation), then minify of the argument")):
         try:
             small = instructions_of([tool, library, "1000", SAMPLE_CALL], work, f"{library}.1")
             large = instructions_of([tool, library, "3000", SAMPLE_CALL], work, f"{library}.3")
