@@ -33,13 +33,18 @@ import tempfile
 import time
 import urllib.request
 
-# name, kreuz-bench arguments, the metric that counts one message, and the two
-# message counts (the --max-messages of the two runs).
+# name, kreuz-bench arguments, the metric that counts messages and how many of
+# its units one message is, and the two message counts (the --max-messages of
+# the two runs). The echo endpoint has no message counter: each echo of a
+# 32-byte text is a 34-byte frame sent, and the handshakes and closes, the
+# other bytes sent, are the same in both runs.
 SCENARIOS = [
+    ("echo", ["echo", "-n", "16", "-k", "16", "-s", "32"],
+     "kreuz_sent_bytes_total", 34, "echo of 32 bytes", 20000, 60000),
     ("rpc", ["rpc", "-n", "16", "-k", "16", "-s", "32"],
-     'kreuz_messages_received_total{realm="default",type="CALL"}', "CALL", 4000, 12000),
+     'kreuz_messages_received_total{realm="default",type="CALL"}', 1, "CALL", 4000, 12000),
     ("fanout", ["fanout", "-n", "100", "-w", "16", "-s", "100"],
-     'kreuz_messages_sent_total{realm="default",type="EVENT"}', "EVENT delivered", 40000, 120000),
+     'kreuz_messages_sent_total{realm="default",type="EVENT"}', 1, "EVENT delivered", 40000, 120000),
 ]
 ALLOCATORS = ("malloc", "calloc", "realloc")
 
@@ -119,7 +124,8 @@ def one_run(kreuz, bench, args, metric_name, max_messages, work):
     out = os.path.join(work, f"callgrind.{port}.out")
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--compress-strings=no", "--compress-pos=no",
-         f"--callgrind-out-file={out}", kreuz, "--port", str(port), "--log-level", "warn"],
+         f"--callgrind-out-file={out}", kreuz, "--port", str(port), "--echo-path", "/echo",
+         "--log-level", "warn"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_port(port, server)
@@ -141,10 +147,11 @@ def one_run(kreuz, bench, args, metric_name, max_messages, work):
 def main():
     kreuz, bench = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory() as work:
-        for name, args, metric_name, unit, small, large in SCENARIOS:
+        for name, args, metric_name, per_message, unit, small, large in SCENARIOS:
             try:
                 m1, i1, a1 = one_run(kreuz, bench, args, metric_name, small, work)
                 m2, i2, a2 = one_run(kreuz, bench, args, metric_name, large, work)
+                m1, m2 = m1 // per_message, m2 // per_message
                 if m2 <= m1:
                     raise RuntimeError(f"the second run counted {m2} messages, the first {m1}")
                 print(json.dumps({
