@@ -61,7 +61,7 @@ void authreq(Realm& realm, Session& session, const json& args, CallReply reply) 
 
     if (key.is_null()) {
         // Nothing to sign: auth(null) completes it.
-        state.pending = std::make_unique<AuthState::Pending>(AuthState::Pending{std::nullopt, "", std::string(anonymous_role)});
+        state.pending = std::make_unique<AuthState::Pending>(std::nullopt, "", std::string(anonymous_role));
         reply.result(nullptr);
         return;
     }
@@ -83,8 +83,7 @@ void authreq(Realm& realm, Session& session, const json& args, CallReply reply) 
     challenge.permissions = realm.rules_for(user->role).permissions();
     challenge.authextra = user->salt;
     std::string text = wamp::cra::serialize(challenge);
-    state.pending = std::make_unique<AuthState::Pending>(
-        AuthState::Pending{wamp::cra::sign(user->hmac_key, text), authkey, user->role});
+    state.pending = std::make_unique<AuthState::Pending>(wamp::cra::sign(user->hmac_key, text), authkey, user->role);
     reply.result(text);
 }
 

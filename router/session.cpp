@@ -74,12 +74,6 @@ void Session::send(std::shared_ptr<const std::string> message) {
     connection_.send(ws::Opcode::text, std::move(message));
 }
 
-void Session::send(std::string_view message) {
-    if (trace_) spdlog::info("[session {}] trace out: {}", id_, message);
-    account_sent(message);
-    connection_.send(ws::Opcode::text, message);
-}
-
 void Session::send(std::string&& message) {
     if (trace_) spdlog::info("[session {}] trace out: {}", id_, message);
     account_sent(message);

@@ -67,7 +67,6 @@ public:
 
     // Queue a serialized WAMP message; shared bytes go to many sessions at once.
     void send(std::shared_ptr<const std::string> message);
-    void send(std::string_view message);
     // A message serialized for this session alone: its buffer becomes the frame's payload, uncopied.
     void send(std::string&& message);
 

@@ -1,5 +1,5 @@
 // JsonReader: the fast path of message parsing. For the texts it takes it
-// returns what json::parse(text) would; the depth guard stays wamp::parse()'s.
+// returns what json::parse(text) would; the depth guard stays parse_json()'s.
 // simdjson validates a text for a seventh of the instructions nlohmann's
 // lexer needs (docs/PERFORMANCE.md) and its parser, kept between messages,
 // allocates nothing once warm; the document is then copied into the

@@ -1,12 +1,12 @@
 #include "wamp/message.h"
 
-#include "wamp/json_reader.h"
-
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <limits>
 #include <utility>
+
+#include "wamp/json_reader.h"
 
 namespace kreuz::wamp {
 
@@ -362,10 +362,13 @@ bool contains(const std::vector<std::string>& ids, std::string_view id) {
 
 }  // namespace
 
-std::optional<json> parse_json(std::string_view text, std::string& error) {
+std::optional<json> parse_json(std::string_view text, std::string& error, JsonReader* reader) {
     if (nesting_exceeds(text, max_nesting_depth)) {
         error = "JSON nesting deeper than " + std::to_string(max_nesting_depth) + " levels";
         return std::nullopt;
+    }
+    if (reader != nullptr) {
+        if (std::optional<json> value = reader->read(text)) return value;
     }
     try {
         return json::parse(text);
@@ -380,9 +383,9 @@ std::optional<json> parse_json(std::string_view text, std::string& error) {
 
 namespace {
 
-ParseResult parse_document(std::string_view text, std::optional<json> parsed) {
+ParseResult parse_document(std::string_view text, JsonReader* reader) {
     std::string error;
-    if (!parsed) parsed = parse_json(text, error);
+    std::optional<json> parsed = parse_json(text, error, reader);
     if (!parsed) return ParseError{ParseError::Kind::invalid_json, std::move(error)};
     json& doc = *parsed;
     if (!doc.is_array()) {
@@ -405,13 +408,9 @@ ParseResult parse_document(std::string_view text, std::optional<json> parsed) {
 
 }  // namespace
 
-ParseResult parse(std::string_view text) { return parse_document(text, std::nullopt); }
+ParseResult parse(std::string_view text) { return parse_document(text, nullptr); }
 
-ParseResult parse(std::string_view text, JsonReader& reader) {
-    // The depth guard comes first on both paths.
-    if (nesting_exceeds(text, max_nesting_depth)) return parse_document(text, std::nullopt);
-    return parse_document(text, reader.read(text));
-}
+ParseResult parse(std::string_view text, JsonReader& reader) { return parse_document(text, &reader); }
 
 bool receives(const Publish& publish, std::string_view publisher_id, std::string_view subscriber_id) {
     if (publish.eligible && !contains(*publish.eligible, subscriber_id)) return false;

@@ -124,16 +124,16 @@ using ParseResult = std::variant<Message, ParseError>;
 // exhaust the stack when an EVENT is built from it.
 inline constexpr std::size_t max_nesting_depth = 128;
 
-ParseResult parse(std::string_view text);
-// The same, with `reader`'s fast path tried first (wamp/json_reader.h): the
+// With a reader, its fast path is tried first (wamp/json_reader.h): the
 // result is identical, only cheaper to reach.
 class JsonReader;
+ParseResult parse(std::string_view text);
 ParseResult parse(std::string_view text, JsonReader& reader);
 
 // Any JSON text under the same guards as parse() (nesting depth, invalid
 // UTF-8, numbers out of range); nullopt with `error` set when it is not JSON.
 // `error` is ASCII and quotes none of the input.
-std::optional<nlohmann::json> parse_json(std::string_view text, std::string& error);
+std::optional<nlohmann::json> parse_json(std::string_view text, std::string& error, JsonReader* reader = nullptr);
 
 // The receiver rule of a publication (digest 6.3): the subscriber must be in
 // `eligible` when that list is present, and must not be in the effective
