@@ -68,6 +68,9 @@ std::size_t Broker::publish(const wamp::Publish& publication, std::string_view p
     for (Session* subscriber : it->second) {
         if (publication.eligible && !std::binary_search(eligible.begin(), eligible.end(), subscriber)) continue;
         if (std::binary_search(excluded.begin(), excluded.end(), subscriber)) continue;
+        // A subscriber that this loop (or an earlier one) pushed over its queue
+        // limit stays listed until the check phase ends it; it receives nothing.
+        if (!subscriber->open()) continue;
         if (!frame) {
             frame = std::make_shared<const std::string>(
                 wamp::serialize(wamp::Event{publication.topic, publication.event}));

@@ -99,7 +99,7 @@ void Registrations::unregister_procedure(Session& caller, const wamp::Call& call
 
 void Registrations::forward(const std::string& callee_id, const wamp::Call& call, CallReply reply) {
     Session* callee = realm_.find_session(callee_id);
-    if (!callee) {
+    if (!callee || !callee->open()) {
         reply.error(error_uri::callee_gone, "the session that served " + call.procedure + " has left");
         return;
     }
@@ -115,8 +115,12 @@ void Registrations::forward(const std::string& callee_id, const wamp::Call& call
                      realm_.config().callee_timeout_ms);
         timed_out.reply.error(error_uri::callee_timeout, "the callee did not answer in time");
     });
-    callee->send(wamp::serialize(wamp::Call{router_call_id, call.procedure, call.args}));
+    // Recorded before the send: a send that overflows the callee's queue ends
+    // its session at the next safe point, and remove_session must find this
+    // call there to answer it with callee-gone.
+    std::string message = wamp::serialize(wamp::Call{router_call_id, call.procedure, call.args});
     pending_.emplace(std::move(router_call_id), PendingCall{callee_id, std::move(reply), timeout});
+    callee->send(std::move(message));
 }
 
 std::optional<Registrations::PendingCall> Registrations::take(const Session& callee, const std::string& call_id) {

@@ -75,6 +75,7 @@ void Session::send(std::shared_ptr<const std::string> message) {
 }
 
 void Session::send(std::string&& message) {
+    if (!open()) return;
     if (trace_) spdlog::info("[session {}] trace out: {}", id_, message);
     account_sent(message);
     connection_.send(ws::Opcode::text, std::make_shared<const std::string>(std::move(message)));

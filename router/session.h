@@ -65,6 +65,10 @@ public:
     // A URI or CURIE as this session's prefixes expand it.
     std::string resolve(std::string_view uri) const { return prefixes_.resolve(uri); }
 
+    // False once the connection has left the open state: the session is then
+    // waiting for its on_close at the next safe point, and sends go nowhere.
+    bool open() const { return connection_.is_open(); }
+
     // Queue a serialized WAMP message; shared bytes go to many sessions at once.
     void send(std::shared_ptr<const std::string> message);
     // A message serialized for this session alone: its buffer becomes the frame's payload, uncopied.

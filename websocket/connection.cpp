@@ -397,7 +397,7 @@ void Connection::deliver(std::string_view payload) {
         fail(close_code::policy_violation, "message rate limit exceeded");
         return;
     }
-    if (handler_) handler_->on_message(*this, message_opcode_, payload);
+    if (handler_ && !session_end_pending_) handler_->on_message(*this, message_opcode_, payload);
 }
 
 bool Connection::on_control(Opcode opcode, const std::uint8_t* payload, std::size_t size) {
@@ -481,10 +481,21 @@ void Connection::close_for_shutdown() {
     }
 }
 
+// Deferred by the teardown rule (connection.h): this runs inside sends, reads
+// and handler callbacks, where the handler may be on the stack or in a list
+// that is being walked.
 void Connection::end_session(std::uint16_t code) {
-    if (!handler_) return;
+    if (!handler_ || session_end_pending_) return;
+    session_end_pending_ = true;
+    session_end_code_ = code;
+    server_.schedule_session_end(this);
+}
+
+void Connection::finish_session() {
+    if (!session_end_pending_) return;
+    session_end_pending_ = false;
     auto handler = std::move(handler_);
-    handler->on_close(*this, code);
+    handler->on_close(*this, session_end_code_);
 }
 
 void Connection::enter_draining() {

@@ -7,6 +7,17 @@
 //   draining: nothing more will be sent; once the write queue is empty the
 //   write side is shut down and input is discarded until the peer's FIN or the
 //   close timeout, so that our last bytes are not destroyed by an RST.
+//
+// The teardown rule: a connection that stops being open never tears down its
+// handler on the spot. Leaving the open state (a Close sent or received, a
+// failure found while queueing a frame, a lost socket) only marks the session
+// for ending; the Server calls MessageHandler::on_close at the next safe point,
+// the start of its check phase, or at the latest just before the Connection is
+// freed in the loop's close phase. Both are outside every callback that walks
+// sessions, so a send that pushes a receiver over its queue limit, a reply to
+// a caller, or a failure inside a handler's own on_message can never free an
+// object a caller further up the stack still uses. Until then the handler
+// stays alive and attached, send() is a no-op, and no message is delivered.
 #pragma once
 
 #include <cstddef>
@@ -43,7 +54,9 @@ public:
     // A complete text (valid UTF-8) or binary message.
     virtual void on_message(Connection& connection, Opcode opcode, std::string_view payload) = 0;
     // The WebSocket is no longer open (Close sent or received, or TCP lost).
-    // Sending is no longer possible; the handler is destroyed right after.
+    // Called at a safe point of the loop, never from inside a send() or any
+    // other call into the connection (see the teardown rule above). Sending
+    // is no longer possible; the handler is destroyed right after.
     virtual void on_close(Connection& connection, std::uint16_t code) = 0;
 };
 
@@ -84,6 +97,9 @@ private:
     void refuse(int status, std::string_view reason);
     // Called by Server's check phase: push queued frames to the socket.
     void flush();
+    // Called by Server at a safe point: tell the handler the session is over
+    // and destroy it, if end_session() asked for that.
+    void finish_session();
 
     static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
     static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -180,6 +196,8 @@ private:
     bool reading_ = false;
     bool shutdown_sent_ = false;
     bool admitted_ = false;  // counted by the Server's per-address guard
+    bool session_end_pending_ = false;  // end_session() ran; the Server will call finish_session()
+    std::uint16_t session_end_code_ = 0;
 
     // wss:// only; set by Server before start(). The write queue holds
     // plaintext frames, encrypted at flush time; frames whose ciphertext is

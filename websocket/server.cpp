@@ -139,8 +139,26 @@ void Server::unschedule_flush(Connection* connection) {
     std::erase(flush_list_, connection);
 }
 
+void Server::schedule_session_end(Connection* connection) {
+    if (flush_list_.empty() && session_ends_.empty()) uv_idle_start(&idle_, [](uv_idle_t*) {});
+    session_ends_.push_back(connection);
+}
+
+// A handler's on_close may end other sessions (a reply that overflows a
+// caller's queue): those join the list and are finished in the same pass.
+void Server::finish_session_ends() {
+    while (!session_ends_.empty()) {
+        std::vector<Connection*> list;
+        list.swap(session_ends_);
+        for (Connection* c : list) c->finish_session();
+    }
+}
+
 void Server::on_check(uv_check_t* check) {
     auto* self = static_cast<Server*>(check->data);
+    // First the ends, so that what their handlers send (errors to the callers
+    // of a departed callee) leaves in this turn's flush.
+    self->finish_session_ends();
     // flush() may schedule further flushes (a shutdown after the last frame
     // left); those wait for the next turn, so swap the list out first.
     std::vector<Connection*> list;
@@ -148,12 +166,18 @@ void Server::on_check(uv_check_t* check) {
     for (Connection* c : list) {
         if (c->flush_scheduled_) c->flush();
     }
-    if (self->flush_list_.empty()) uv_idle_stop(&self->idle_);
+    if (self->flush_list_.empty() && self->session_ends_.empty()) uv_idle_stop(&self->idle_);
     list.clear();
     if (self->flush_list_.empty()) self->flush_list_.swap(list);  // keep the capacity
 }
 
 void Server::remove(Connection* connection) {
+    // The close phase is a safe point too: a connection destroyed after this
+    // turn's check phase ends its session here, before its memory goes.
+    if (connection->session_end_pending_) {
+        std::erase(session_ends_, connection);
+        connection->finish_session();
+    }
     if (connection->admitted_) {
         auto per_ip = connections_per_ip_.find(connection->remote_ip());
         if (--per_ip->second == 0) connections_per_ip_.erase(per_ip);

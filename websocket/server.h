@@ -92,6 +92,8 @@ private:
     const HttpHandler& http_handler() const { return http_handler_; }
     void schedule_flush(Connection* connection);
     void unschedule_flush(Connection* connection);
+    void schedule_session_end(Connection* connection);
+    void finish_session_ends();
     void remove(Connection* connection);
     void maybe_finish_shutdown();
     std::uint8_t* read_buffer() { return read_buffer_.get(); }
@@ -119,6 +121,9 @@ private:
     uv_check_t check_{};
     uv_idle_t idle_{};
     std::vector<Connection*> flush_list_;
+    // Connections whose handler is to be told of the end at the next safe
+    // point (the teardown rule in connection.h).
+    std::vector<Connection*> session_ends_;
 
     // Every read lands here and is consumed before the next one: connections
     // keep no receive buffer of their own.
