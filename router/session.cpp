@@ -109,6 +109,12 @@ void Session::on_message(ws::Connection&, ws::Opcode opcode, std::string_view pa
     if (auto* error = std::get_if<wamp::ParseError>(&parsed)) {
         const bool not_wamp = error->kind == wamp::ParseError::Kind::invalid_json ||
                               error->kind == wamp::ParseError::Kind::not_array;
+        // A CALL whose arguments cannot be read (1e400, a lone surrogate) but
+        // whose call id can: its caller would otherwise wait forever.
+        if (error->call_id && !realm_.config().strict) {
+            send(wamp::serialize(wamp::CallError{*error->call_id, error_uri::invalid_argument,
+                                                 "the call cannot be read: " + error->message, std::nullopt}));
+        }
         reject(not_wamp ? ws::close_code::invalid_payload : ws::close_code::protocol_error, error->message);
         return;
     }

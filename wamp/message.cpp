@@ -383,10 +383,62 @@ std::optional<json> parse_json(std::string_view text, std::string& error, JsonRe
 
 namespace {
 
+// Reads the start of a text as SAX events and stops after the CALL's
+// envelope, so it never reaches (or allocates for) the arguments that
+// failed: the whole text has been refused already, and only
+// `[2, "<callId>", "<procURI>"` matters.
+class CallIdScanner final : public nlohmann::json_sax<json> {
+public:
+    std::optional<std::string> call_id;
+
+    bool null() override { return scalar(); }
+    bool boolean(bool) override { return scalar(); }
+    bool number_integer(number_integer_t value) override { return type_id(value == Call::type_id); }
+    bool number_unsigned(number_unsigned_t value) override { return type_id(value == Call::type_id); }
+    bool number_float(number_float_t, const string_t&) override { return scalar(); }
+    bool string(string_t& value) override {
+        if (position_ == 1) {
+            id_ = std::move(value);
+            position_ = 2;
+            return true;
+        }
+        // The procedure URI completes the envelope; what follows is arguments.
+        if (position_ == 2) call_id = std::move(id_);
+        return false;
+    }
+    bool binary(binary_t&) override { return scalar(); }
+    bool start_object(std::size_t) override { return scalar(); }
+    bool key(string_t&) override { return false; }
+    bool end_object() override { return false; }
+    bool start_array(std::size_t) override {
+        if (position_ != -1) return false;
+        position_ = 0;
+        return true;
+    }
+    bool end_array() override { return false; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+private:
+    bool scalar() { return false; }
+    bool type_id(bool is_call) {
+        if (position_ != 0 || !is_call) return false;
+        position_ = 1;
+        return true;
+    }
+    int position_ = -1;  // the array element expected next; -1 before the array
+    std::string id_;
+};
+
+std::optional<std::string> readable_call_id(std::string_view text) {
+    CallIdScanner scanner;
+    json::sax_parse(text, &scanner, json::input_format_t::json, false);
+    return std::move(scanner.call_id);
+}
+
 ParseResult parse_document(std::string_view text, JsonReader* reader) {
     std::string error;
     std::optional<json> parsed = parse_json(text, error, reader);
-    if (!parsed) return ParseError{ParseError::Kind::invalid_json, std::move(error)};
+    if (!parsed) return ParseError{ParseError::Kind::invalid_json, std::move(error), readable_call_id(text)};
     json& doc = *parsed;
     if (!doc.is_array()) {
         return ParseError{ParseError::Kind::not_array, "message must be a JSON array"};

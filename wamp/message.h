@@ -114,6 +114,10 @@ struct ParseError {
     };
     Kind kind;
     std::string message;  // names the element and what was expected; always ASCII
+    // invalid_json only: the call id of a text whose CALL envelope
+    // ([2, "<callId>", "<procURI>") is readable before what is not, so that
+    // the caller can be answered instead of waiting forever.
+    std::optional<std::string> call_id = std::nullopt;
     bool operator==(const ParseError&) const = default;
 };
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from wampclient import CALLRESULT, ECHO, EVENT, WampClient, connect_all, no_such, receivers, unique
+from wampclient import CALLERROR, CALLRESULT, ECHO, EVENT, WampClient, connect_all, no_such, receivers, unique
 
 # (id, message, strict close code). "T" stands for a topic both test sessions are subscribed to,
 # "U" for one nobody is subscribed to: a router that wrongly accepted the message as an
@@ -21,7 +21,6 @@ INVALID_JSON = [
     ("empty", "", 1007),
     ("space", " ", 1007),
     ("open-bracket", "[", 1007),
-    ("truncated-call", '[2,"x","http://api.wamp.ws/procedure#ping"', 1007),
     ("words", "not json", 1007),
     ("open-brace", "{", 1007),
     ("trailing-garbage", '[6,"T"] x', 1007),
@@ -38,8 +37,17 @@ INVALID_JSON = [
     ("nested-objects-200", '[7,"T",' + '{"a":' * 200 + "1" + "}" * 200 + "]", 1007),
     # numbers out of the range of a double: syntactically JSON, but no value can hold them
     ("number-overflow-event", '[7,"T",1e400]', 1007),
-    ("number-overflow-arg", '[2,"x","http://api.wamp.ws/procedure#echo",-1e999]', 1007),
     ("number-overflow-toplevel", "1e400", 1007),
+]
+# CALLs whose envelope [2, callId, procURI reads but whose arguments (or the rest) do not: a
+# non-strict realm answers them with a CALLERROR, since the caller would wait forever otherwise.
+UNREADABLE_CALLS = [
+    ("truncated-call", '[2,"x","http://api.wamp.ws/procedure#ping"', 1007),
+    ("number-overflow-arg", '[2,"x","http://api.wamp.ws/procedure#echo",-1e999]', 1007),
+    ("number-overflow-1e400-arg", '[2,"x","http://api.wamp.ws/procedure#echo",1,1e400]', 1007),
+    ("lone-surrogate-arg", '[2,"x","http://api.wamp.ws/procedure#echo","\\ud800"]', 1007),
+    ("bad-escape-arg", '[2,"x","http://api.wamp.ws/procedure#echo",{"a":"\\q"}]', 1007),
+    ("nested-200-arg", '[2,"x","http://api.wamp.ws/procedure#echo",' + "[" * 200 + "]" * 200 + "]", 1007),
 ]
 NOT_ARRAY = [
     ("object", "{}", 1007),
@@ -106,6 +114,7 @@ SERVER_TYPES = [
     ("event-short", "[8]", 1002),
 ]
 ALL_BAD = BINARY + INVALID_JSON + NOT_ARRAY + UNKNOWN_TYPE + BAD_ELEMENTS + SERVER_TYPES
+INVALID_ARGUMENT = "http://api.wamp.ws/error#invalid-argument"
 
 
 def fill(data, t, u):
@@ -132,6 +141,18 @@ async def test_non_strict_ignores_and_keeps_working(kreuz, data):
     assert await receivers(b, [a, b], t, "from-b") == {0}
     assert await a.call(ECHO, "still", call_id="s") == [CALLRESULT, "s", "still"]
     assert a.is_open() and b.is_open()
+
+
+@pytest.mark.parametrize("data", [c[1] for c in UNREADABLE_CALLS], ids=[c[0] for c in UNREADABLE_CALLS])
+async def test_non_strict_answers_a_call_it_cannot_read(kreuz, data):
+    a, b = await connect_all(kreuz.port, 2)
+    await a.send_raw(data)
+    reply = await a.recv()
+    assert reply[:3] == [CALLERROR, "x", INVALID_ARGUMENT], reply
+    assert reply[3].startswith("the call cannot be read: "), reply
+    assert await a.barrier() == []
+    assert await b.barrier() == []
+    assert await a.call(ECHO, "still", call_id="s") == [CALLRESULT, "s", "still"]
 
 
 async def test_non_strict_many_bad_messages_in_a_row(kreuz):
@@ -178,7 +199,8 @@ async def test_non_strict_binary_with_valid_wamp_is_not_executed(kreuz):
 # ---------------------------------------------------------------------------- strict realm
 
 
-@pytest.mark.parametrize("data,code", [(c[1], c[2]) for c in ALL_BAD], ids=[c[0] for c in ALL_BAD])
+@pytest.mark.parametrize("data,code", [(c[1], c[2]) for c in ALL_BAD + UNREADABLE_CALLS],
+                         ids=[c[0] for c in ALL_BAD + UNREADABLE_CALLS])
 async def test_strict_closes_with_exact_code(multi, data, code):
     t, u = unique("strict-T"), unique("strict-U")
     a, b = await connect_all(multi.port, 2, path="/strict")
