@@ -83,8 +83,12 @@ std::string metrics_text(const HttpApiSources& sources) {
     append_help(out, "kreuz_connections", "gauge", "Open TCP connections, in any state.");
     append_sample(out, "kreuz_connections", {}, static_cast<double>(sources.server.connection_count()));
     counter("kreuz_connections_accepted_total", "TCP connections accepted.", static_cast<double>(stats.accepted));
-    counter("kreuz_connections_refused_total", "Connections refused by a connection guard.",
+    counter("kreuz_connections_refused_total",
+            "Connections refused by a connection guard or at the file-descriptor limit.",
             static_cast<double>(stats.refused));
+    counter("kreuz_connections_refused_fd_limit_total",
+            "Connections refused because the process had no file descriptor left to accept them.",
+            static_cast<double>(stats.refused_fd_limit));
     counter("kreuz_websockets_opened_total", "WebSocket upgrades completed.",
             static_cast<double>(stats.websockets_opened));
     counter("kreuz_http_requests_total", "Plain HTTP requests answered.", static_cast<double>(stats.http_requests));

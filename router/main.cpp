@@ -1,5 +1,8 @@
 // kreuz: command line, configuration, logging, signals, and the event loop.
+#include <algorithm>
 #include <csignal>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -137,6 +140,28 @@ struct ConfigSource {
 };
 
 // What the signals act on.
+// A connection costs a file descriptor, and the soft limit (often 1024) is
+// far below what max_connections promises: raise it toward what is needed,
+// as far as the hard limit allows, and say so when that is not enough.
+// Connections past the limit are refused with 503 by the Server.
+void fit_descriptor_limit(std::size_t max_connections) {
+    constexpr rlim_t spare = 64;  // listeners, log, backends, the Server's reserve descriptor
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    const rlim_t wanted = max_connections == 0 ? limit.rlim_max : static_cast<rlim_t>(max_connections) + spare;
+    if (limit.rlim_cur < wanted) {
+        rlimit raised = limit;
+        raised.rlim_cur = std::min(wanted, limit.rlim_max);
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    if (max_connections != 0 && limit.rlim_cur < wanted) {
+        spdlog::warn("websocket.max_connections is {}, but the file-descriptor limit of {} allows about {}; "
+                     "connections beyond it are refused with 503 (raise it with ulimit -n or LimitNOFILE)",
+                     max_connections, static_cast<unsigned long long>(limit.rlim_cur),
+                     static_cast<unsigned long long>(limit.rlim_cur > spare ? limit.rlim_cur - spare : 0));
+    }
+}
+
 struct Daemon {
     kreuz::ws::Server& server;
     kreuz::router::Router& router;
@@ -228,6 +253,15 @@ int main(int argc, char** argv) {
         }
     }
 
+    // Until the loop's handlers are installed, the signals an operator or a
+    // supervisor sends (a reload, a stop) wait instead of taking their default
+    // action: a SIGHUP during a slow start (key derivation of many users)
+    // would otherwise end the process with status 129 and no log line.
+    sigset_t startup_signals;
+    sigemptyset(&startup_signals);
+    for (int signum : {SIGHUP, SIGINT, SIGTERM}) sigaddset(&startup_signals, signum);
+    pthread_sigmask(SIG_BLOCK, &startup_signals, nullptr);
+
     const ConfigSource source{config_file, overrides, no_deflate};
     Config config;
     try {
@@ -251,6 +285,8 @@ int main(int argc, char** argv) {
     }
     spdlog::set_level(spdlog::level::from_str(config.log.level));
 
+    fit_descriptor_limit(config.websocket.max_connections);
+
     // A peer that vanishes mid-write must give EPIPE, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -262,6 +298,13 @@ int main(int argc, char** argv) {
     uv_loop_t* loop = uv_default_loop();
     kreuz::ws::Server server(loop, config.websocket);
     kreuz::router::Router router(config, server);
+    // Installed before the first listener opens, so that a client can never
+    // reach a process that a signal would still kill; the signals that came
+    // during the start are delivered now and handled once the loop runs.
+    uv_signal_t signals[3];
+    Daemon daemon{server, router, config, source};
+    start_signal_handling(loop, daemon, signals);
+    pthread_sigmask(SIG_UNBLOCK, &startup_signals, nullptr);
     try {
         for (const auto& listen : config.listeners) {
             const auto port = server.listen(listen);
@@ -270,14 +313,11 @@ int main(int argc, char** argv) {
         }
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
+        for (uv_signal_t& handle : signals) uv_close(reinterpret_cast<uv_handle_t*>(&handle), nullptr);
         server.shutdown({});
         uv_run(loop, UV_RUN_DEFAULT);
         return 1;
     }
-
-    uv_signal_t signals[3];
-    Daemon daemon{server, router, config, source};
-    start_signal_handling(loop, daemon, signals);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     spdlog::info("stopped");

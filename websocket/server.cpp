@@ -1,24 +1,40 @@
 #include "websocket/server.h"
 
+#include <cerrno>
 #include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 namespace kreuz::ws {
 
+namespace {
+// check_, idle_ and accept_pause_; each listener adds one.
+constexpr int own_handles = 3;
+}  // namespace
+
 Server::Server(uv_loop_t* loop, WebSocketOptions options)
     : loop_(loop), options_(std::move(options)), read_buffer_(new std::uint8_t[read_buffer_size]) {
     uv_check_init(loop_, &check_);
     uv_idle_init(loop_, &idle_);
+    uv_timer_init(loop_, &accept_pause_);
     check_.data = this;
     idle_.data = this;
-    open_server_handles_ = 2;
+    accept_pause_.data = this;
+    open_server_handles_ = own_handles;
     uv_check_start(&check_, on_check);
     uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 // Handles are closed by shutdown(); the loop must have run it to completion first.
-Server::~Server() = default;
+Server::~Server() {
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
+}
 
 void Server::add_endpoint(Endpoint endpoint) { endpoints_.push_back(std::move(endpoint)); }
 
@@ -47,23 +63,26 @@ std::uint16_t Server::listen(const ListenOptions& listen) {
         if (!plaintext_buffer_) plaintext_buffer_.reset(new std::uint8_t[read_buffer_size]);
     }
 
-    auto tcp = std::make_unique<uv_tcp_t>();
-    uv_tcp_init(loop_, tcp.get());
-    tcp->data = this;
-    rc = uv_tcp_bind(tcp.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp.get()), listen.backlog, on_connection);
-    if (rc != 0) {
-        // The handle must be closed before its memory goes; the loop frees it.
-        uv_close(reinterpret_cast<uv_handle_t*>(tcp.release()),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-        throw std::runtime_error("cannot listen on " + where + ": " + uv_strerror(rc));
+    const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("cannot listen on " + where + ": " + uv_strerror(uv_translate_sys_error(errno)));
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    const socklen_t addr_len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0 || ::listen(fd, listen.backlog) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw std::runtime_error("cannot listen on " + where + ": " + uv_strerror(uv_translate_sys_error(err)));
     }
     sockaddr_storage bound{};
-    int len = sizeof bound;
-    uv_tcp_getsockname(tcp.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    socklen_t len = sizeof bound;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
     const std::uint16_t port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                                                   : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-    listeners_.push_back({std::move(tcp), host + ":" + std::to_string(port), listen.tls, std::move(tls)});
+    auto poll = std::make_unique<uv_poll_t>();
+    uv_poll_init_socket(loop_, poll.get(), fd);
+    poll->data = this;
+    uv_poll_start(poll.get(), UV_READABLE, on_acceptable);
+    listeners_.push_back({fd, std::move(poll), host + ":" + std::to_string(port), listen.tls, std::move(tls)});
     ++open_server_handles_;
     return port;
 }
@@ -84,27 +103,106 @@ bool Server::reload_tls() {
     return all_loaded;
 }
 
-void Server::on_connection(uv_stream_t* listener, int status) {
-    auto* self = static_cast<Server*>(listener->data);
-    if (status < 0) {
-        spdlog::warn("accept failed: {}", uv_strerror(status));
+void Server::on_acceptable(uv_poll_t* poll, int status, int) {
+    auto* self = static_cast<Server*>(poll->data);
+    for (Listener& l : self->listeners_) {
+        if (l.poll.get() != poll) continue;
+        if (status < 0) {
+            spdlog::warn("listener {}: {}", l.name, uv_strerror(status));
+            return;
+        }
+        self->accept_pending(l);
         return;
     }
-    auto owned = std::make_unique<Connection>(*self, self->next_connection_id_++);
+}
+
+// Bounded per readiness, so that a burst of connections cannot hold the loop
+// away from the sessions it already has; the listener stays readable and
+// the rest are taken in the next turn.
+void Server::accept_pending(Listener& listener) {
+    constexpr int max_accepts_per_turn = 128;
+    for (int i = 0; i < max_accepts_per_turn; ++i) {
+        const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            open_connection(listener, fd);
+            continue;
+        }
+        switch (errno) {
+        case EINTR:
+        case ECONNABORTED:
+            continue;
+        case EAGAIN:
+            return;
+        case EMFILE:
+        case ENFILE:
+            refuse_beyond_fd_limit(listener);
+            return;
+        default:
+            spdlog::warn("accept on {} failed: {}", listener.name, uv_strerror(uv_translate_sys_error(errno)));
+            return;
+        }
+    }
+}
+
+void Server::open_connection(const Listener& listener, int fd) {
+    auto owned = std::make_unique<Connection>(*this, next_connection_id_++);
     Connection* connection = owned.get();
-    self->connections_.emplace(connection, std::move(owned));
-    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&connection->tcp_)) != 0) {
+    connections_.emplace(connection, std::move(owned));
+    if (uv_tcp_open(&connection->tcp_, fd) != 0) {
+        ::close(fd);
         connection->destroy();
         return;
     }
-    for (const Listener& l : self->listeners_) {
-        if (l.tls && reinterpret_cast<uv_stream_t*>(l.tcp.get()) == listener) {
-            connection->tls_ = std::make_unique<TlsSession>(*l.tls);
-            break;
-        }
-    }
-    ++self->stats_.accepted;
+    if (listener.tls) connection->tls_ = std::make_unique<TlsSession>(*listener.tls);
+    ++stats_.accepted;
     connection->start();
+}
+
+// At the descriptor limit a connection cannot even be accepted, and one left
+// in the backlog keeps the listener readable. The reserve descriptor makes
+// room for one at a time: each is answered 503 and closed at once.
+void Server::refuse_beyond_fd_limit(Listener& listener) {
+    static const std::string answer = http_error_response(503, "server at its file-descriptor limit");
+    std::uint64_t refused = 0;
+    if (reserve_fd_ >= 0) {
+        ::close(reserve_fd_);
+        reserve_fd_ = -1;
+        for (int fd; (fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+            [[maybe_unused]] const auto sent = ::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            ::shutdown(fd, SHUT_WR);
+            ::close(fd);
+            ++refused;
+        }
+        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    // Without the reserve (another descriptor took its place) nothing could be
+    // accepted: wait for descriptors to be freed instead of spinning.
+    if (refused == 0) pause_accepting();
+    stats_.refused += refused;
+    stats_.refused_fd_limit += refused;
+    fd_limit_refused_unlogged_ += refused;
+    const std::uint64_t t = uv_now(loop_);
+    if (fd_limit_refused_unlogged_ > 0 && (fd_limit_logged_at_ == 0 || t - fd_limit_logged_at_ >= 10'000)) {
+        rlimit limit{};
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+        spdlog::warn("refused {} connection(s) on {}: the file-descriptor limit ({}) is reached with {} connections "
+                     "open; raise it (ulimit -n, LimitNOFILE) or lower websocket.max_connections",
+                     fd_limit_refused_unlogged_, listener.name, static_cast<unsigned long long>(limit.rlim_cur),
+                     connections_.size());
+        fd_limit_refused_unlogged_ = 0;
+        fd_limit_logged_at_ = t;
+    }
+}
+
+void Server::pause_accepting() {
+    if (shutting_down_ || uv_is_active(reinterpret_cast<uv_handle_t*>(&accept_pause_))) return;
+    for (Listener& l : listeners_) uv_poll_stop(l.poll.get());
+    uv_timer_start(&accept_pause_, [](uv_timer_t* timer) {
+        auto* self = static_cast<Server*>(timer->data);
+        if (self->shutting_down_) return;
+        if (self->reserve_fd_ < 0) self->reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        for (Listener& l : self->listeners_) uv_poll_start(l.poll.get(), UV_READABLE, on_acceptable);
+    }, 100, 0);
 }
 
 std::optional<std::pair<int, std::string>> Server::admit(Connection& connection) {
@@ -190,8 +288,11 @@ void Server::shutdown(std::function<void()> done) {
     if (shutting_down_) return;
     shutting_down_ = true;
     shutdown_done_ = std::move(done);
+    uv_timer_stop(&accept_pause_);
     for (Listener& listener : listeners_) {
-        uv_close(reinterpret_cast<uv_handle_t*>(listener.tcp.get()), [](uv_handle_t* h) {
+        uv_poll_stop(listener.poll.get());
+        ::close(listener.fd);
+        uv_close(reinterpret_cast<uv_handle_t*>(listener.poll.get()), [](uv_handle_t* h) {
             auto* self = static_cast<Server*>(h->data);
             --self->open_server_handles_;
             self->maybe_finish_shutdown();
@@ -207,7 +308,7 @@ void Server::shutdown(std::function<void()> done) {
 
 void Server::maybe_finish_shutdown() {
     if (!shutting_down_ || !connections_.empty()) return;
-    if (open_server_handles_ == 2 && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&check_))) {
+    if (open_server_handles_ == own_handles && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&check_))) {
         auto closed = [](uv_handle_t* h) {
             auto* self = static_cast<Server*>(h->data);
             if (--self->open_server_handles_ == 0 && self->shutdown_done_) {
@@ -217,6 +318,7 @@ void Server::maybe_finish_shutdown() {
         };
         uv_close(reinterpret_cast<uv_handle_t*>(&check_), closed);
         uv_close(reinterpret_cast<uv_handle_t*>(&idle_), closed);
+        uv_close(reinterpret_cast<uv_handle_t*>(&accept_pause_), closed);
     }
 }
 

@@ -34,7 +34,8 @@ struct Endpoint {
 // Running totals for the router's metrics.
 struct ServerStats {
     std::uint64_t accepted = 0;           // TCP connections
-    std::uint64_t refused = 0;            // by a connection guard
+    std::uint64_t refused = 0;            // by a connection guard or the file-descriptor limit
+    std::uint64_t refused_fd_limit = 0;   // of those, at the file-descriptor limit
     std::uint64_t websockets_opened = 0;  // upgrades answered with 101
     std::uint64_t http_requests = 0;      // plain requests answered by the HTTP handler
     std::uint64_t bytes_received = 0;     // from sockets (ciphertext on wss://)
@@ -80,8 +81,15 @@ public:
 private:
     friend class Connection;
 
-    static void on_connection(uv_stream_t* listener, int status);
+    struct Listener;
+
+    static void on_acceptable(uv_poll_t* poll, int status, int events);
     static void on_check(uv_check_t* check);
+
+    void accept_pending(Listener& listener);
+    void open_connection(const Listener& listener, int fd);
+    void refuse_beyond_fd_limit(Listener& listener);
+    void pause_accepting();
 
     // The connection guards: nullopt admits, else the HTTP status and reason
     // to refuse with. An admitted connection counts against its address and
@@ -99,8 +107,13 @@ private:
     std::uint8_t* read_buffer() { return read_buffer_.get(); }
     std::uint8_t* plaintext_buffer() { return plaintext_buffer_.get(); }
 
+    // The listening socket is ours, polled for readability, and accept() is
+    // called here rather than by uv_listen: libuv answers EMFILE by accepting
+    // and closing the waiting connections without telling anyone, and a
+    // router must refuse them visibly (a 503, a counter, a log line).
     struct Listener {
-        std::unique_ptr<uv_tcp_t> tcp;
+        int fd = -1;
+        std::unique_ptr<uv_poll_t> poll;
         std::string name;                 // "host:port" as bound, for the log
         std::optional<TlsOptions> tls_options;
         std::optional<TlsContext> tls;    // set on a wss:// listener
@@ -133,6 +146,15 @@ private:
     // ciphertext is read from the read buffer in place; allocated with the
     // first TLS listener.
     std::unique_ptr<std::uint8_t[]> plaintext_buffer_;
+
+    // Held open so that, at the file-descriptor limit, closing it frees the
+    // one descriptor needed to accept a waiting connection and answer it 503.
+    int reserve_fd_ = -1;
+    // Stops the listeners for a moment when not even the reserve helps, so
+    // that a readable listener cannot spin the loop.
+    uv_timer_t accept_pause_{};
+    std::uint64_t fd_limit_refused_unlogged_ = 0;
+    std::uint64_t fd_limit_logged_at_ = 0;
 
     ServerStats stats_;
     bool shutting_down_ = false;
