@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Writes BENCHMARKS.md from what bench/run.sh collected.
 
-usage: report.py META COMMANDS RESULTS [CALLGRIND] > BENCHMARKS.md
+usage: report.py META COMMANDS RESULTS [CALLGRIND [BYSTANDER]] > BENCHMARKS.md
   META      key=value lines (date, nproc, cpu, kernel, peer states, versions, ...)
   COMMANDS  name<TAB>system<TAB>server command<TAB>kreuz-bench command, one run a line
   RESULTS   the JSON line of each kreuz-bench run, with "system" added
   CALLGRIND the JSON lines of bench/callgrind.py
+  BYSTANDER the JSON lines of bench/bystander.py
 """
 import json
 import sys
@@ -346,6 +347,32 @@ def callgrind_section(path):
     return out
 
 
+def bystander_section(path):
+    out = ["## A bystander while slow consumers are dropped",
+           "",
+           "`python3 bench/bystander.py build/kreuz [--subscribers N] [--deflate]`: kreuz with its default "
+           "limits (high water 4 MiB, queue limit 64 MiB), N subscribers that never read (4 KiB receive "
+           "buffers; `deflate`: they negotiated permessage-deflate), one publisher flooding 60 KiB events "
+           "to their topic, and a bystander session calling `#echo` every 5 ms; the run ends when every "
+           "subscriber is dropped (30 s at most). Publisher and bystander are processes of their own; the "
+           "publisher runs at nice 10 so that on 2 cores the bystander's own scheduling is not what is "
+           "measured. The goal: the bystander's maximum under 100 ms.",
+           "",
+           "| subscribers | deflate | run s | publications | dropped | bystander calls | p50 ms | p99 ms | "
+           "max ms | kreuz CPU s |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    try:
+        with open(path) as f:
+            rows = [json.loads(line) for line in f if line.startswith("{")]
+    except OSError as e:
+        return out + [f"bystander figures are missing: {e}"]
+    for r in rows:
+        out.append(f"| {r['subscribers']} | {'yes' if r['deflate'] else 'no'} | {r['seconds']} | "
+                   f"{r['publications']:,} | {r['dropped']} | {r['calls']} | {r['p50_ms']} | {r['p99_ms']} | "
+                   f"{r['max_ms']} | {r['server_cpu_s']} |")
+    return out
+
+
 def mask(command):
     parts = command.split()
     masked = []
@@ -469,6 +496,9 @@ def main():
                  "runs about 50× slower, so reads and writes carry more messages than at native speed.")
         w.append("")
         w.extend(callgrind_section(sys.argv[4]))
+    if len(sys.argv) > 5:
+        w.append("")
+        w.extend(bystander_section(sys.argv[5]))
     w.append("")
     w.append("## Results")
     lines = summary(results)

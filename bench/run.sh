@@ -373,6 +373,20 @@ fi
 if grep -q '"ok": false' "$work/callgrind.jsonl"; then failed=1; fi
 cat "$work/callgrind.jsonl"
 
-python3 "$root/bench/report.py" "$work/meta.txt" "$work/commands.txt" "$work/results.jsonl" "$work/callgrind.jsonl" >"$out"
+# ---- a bystander's latency while slow consumers are dropped (bench/bystander.py)
+echo "== bystander: #echo latency while 200 slow subscribers are filled and dropped"
+: >"$work/bystander.jsonl"
+for args in "--subscribers 0 --seconds 5" "--subscribers 200" "--subscribers 200" "--subscribers 200" \
+            "--subscribers 200 --deflate" "--subscribers 200 --deflate" "--subscribers 200 --deflate"; do
+  # shellcheck disable=SC2086 # args is a word list on purpose
+  if ! timeout --kill-after=5 120 /usr/bin/python3 "$root/bench/bystander.py" "$kreuz" $args >>"$work/bystander.jsonl"; then
+    echo "bench/run.sh: bystander.py $args failed" >&2
+    failed=1
+  fi
+done
+cat "$work/bystander.jsonl"
+
+python3 "$root/bench/report.py" "$work/meta.txt" "$work/commands.txt" "$work/results.jsonl" "$work/callgrind.jsonl" \
+  "$work/bystander.jsonl" >"$out"
 echo "bench/run.sh: wrote $out"
 exit "$failed"

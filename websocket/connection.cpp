@@ -529,34 +529,50 @@ void Connection::on_handle_closed(uv_handle_t* handle) {
 // ---------------------------------------------------------------- writing
 
 void Connection::send(Opcode opcode, std::string_view payload) {
-    if (state_ != State::open) return;
-    if (deflater_ && payload.size() >= deflate_min_size_) {
-        auto compressed = std::make_shared<std::string>();
-        if (deflater_->compress(payload, *compressed)) {
-            queue_frame(opcode, std::move(compressed), true);
-            return;
-        }
-        spdlog::error("[conn {}] deflate failed; sending uncompressed", id_);
-    }
-    queue_frame(opcode, std::make_shared<const std::string>(payload), false);
+    send(opcode, std::make_shared<const std::string>(payload));
 }
 
 void Connection::send(Opcode opcode, SharedBytes payload) {
     if (state_ != State::open) return;
-    if (deflater_ && payload->size() >= deflate_min_size_) {
-        send(opcode, std::string_view(*payload));
-        return;
-    }
-    queue_frame(opcode, std::move(payload), false);
+    const bool deflate = deflater_ && payload->size() >= deflate_min_size_;
+    queue_frame(opcode, std::move(payload), false, deflate);
 }
 
-void Connection::queue_frame(Opcode opcode, SharedBytes payload, bool rsv1) {
+void Connection::queue_frame(Opcode opcode, SharedBytes payload, bool rsv1, bool deflate_pending) {
     OutFrame frame;
-    frame.header_size = static_cast<std::uint8_t>(write_frame_header(frame.header, opcode, payload->size(), true, rsv1));
+    frame.opcode = opcode;
+    frame.deflate_pending = deflate_pending;
+    if (!deflate_pending) {
+        frame.header_size =
+            static_cast<std::uint8_t>(write_frame_header(frame.header, opcode, payload->size(), true, rsv1));
+    }
     frame.payload = std::move(payload);
     queued_bytes_ += frame.size();
     frames_.push_back(std::move(frame));
     after_queue_change();
+}
+
+// Compresses the frames that the next write may carry (the first
+// max_batch_frames) and gives them their headers; nothing of a frame is
+// written before that. Returns how many of them are ready: all of the window,
+// or fewer when `budget` (bytes of input) ran out first.
+std::size_t Connection::deflate_pending_frames(std::size_t& budget) {
+    std::size_t ready = 0;
+    for (auto it = frames_.begin(); it != frames_.end() && ready < max_batch_frames; ++it, ++ready) {
+        OutFrame& f = *it;
+        if (!f.deflate_pending) continue;
+        if (budget == 0) break;
+        budget -= std::min(budget, f.payload->size());
+        auto compressed = std::make_shared<std::string>();
+        const bool ok = deflater_->compress(*f.payload, *compressed);
+        if (!ok) spdlog::error("[conn {}] deflate failed; sending uncompressed", id_);
+        queued_bytes_ -= f.size();
+        if (ok) f.payload = std::move(compressed);
+        f.header_size = static_cast<std::uint8_t>(write_frame_header(f.header, f.opcode, f.payload->size(), true, ok));
+        f.deflate_pending = false;
+        queued_bytes_ += f.size();
+    }
+    return ready;
 }
 
 void Connection::queue_raw(SharedBytes bytes) {
@@ -605,13 +621,15 @@ void Connection::drop_unsent() {
     }
 }
 
+// The first `ready` frames (at most max_batch_frames, all compressed).
 // header_copies: room for max_batch_frames headers that the buffers point
 // at instead of the queue's elements; nullptr when the write is synchronous.
-std::size_t Connection::gather(uv_buf_t* bufs, std::size_t& nframes, std::uint8_t* header_copies) const {
+std::size_t Connection::gather(uv_buf_t* bufs, std::size_t& nframes, std::size_t ready,
+                               std::uint8_t* header_copies) const {
     std::size_t nbufs = 0;
     std::size_t skip = front_written_;
     nframes = 0;
-    for (auto it = frames_.begin(); it != frames_.end() && nframes < max_batch_frames; ++it, ++nframes) {
+    for (auto it = frames_.begin(); it != frames_.end() && nframes < ready; ++it, ++nframes) {
         const OutFrame& f = *it;
         if (skip < f.header_size) {
             const std::uint8_t* header = f.header;
@@ -654,18 +672,23 @@ std::size_t Connection::retire(std::size_t written) {
     return finished;
 }
 
-void Connection::flush() {
+void Connection::flush(FlushBudget& budget) {
     flush_scheduled_ = false;
     if (state_ == State::closed || in_flight_ > 0) return;
     if (tls_) {
-        flush_tls();
+        flush_tls(budget);
         return;
     }
     uv_buf_t bufs[2 * max_batch_frames];
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     while (!frames_.empty()) {
+        const std::size_t ready = deflate_pending_frames(budget.deflate_bytes);
+        if (budget.spent() || ready == 0) {
+            server_.flush_later(this);
+            return;
+        }
         std::size_t nframes = 0;
-        std::size_t nbufs = gather(bufs, nframes);
+        std::size_t nbufs = gather(bufs, nframes, ready);
         int written = uv_try_write(stream, bufs, static_cast<unsigned>(nbufs));
         if (written == UV_EAGAIN) written = 0;
         if (written < 0) {
@@ -673,11 +696,12 @@ void Connection::flush() {
             destroy();
             return;
         }
+        budget.write_bytes -= std::min(budget.write_bytes, static_cast<std::size_t>(written));
         if (retire(static_cast<std::size_t>(written)) == nframes) continue;
         // The socket buffer is full: libuv writes the rest of the batch when the
         // socket becomes writable; those frames stay put until on_write.
         if (!write_headers_) write_headers_ = std::make_unique<std::uint8_t[]>(max_batch_frames * sizeof(OutFrame::header));
-        nbufs = gather(bufs, nframes, write_headers_.get());
+        nbufs = gather(bufs, nframes, ready, write_headers_.get());
         write_req_.data = this;
         if (uv_write(&write_req_, stream, bufs, static_cast<unsigned>(nbufs), on_write) != 0) {
             destroy();
@@ -692,12 +716,13 @@ void Connection::flush() {
 // The queue from front_written_ on as pieces for TLS: at most max_batch_frames
 // frames and tls_batch_bytes of plaintext, so the last frame may be cut.
 // bytes: plaintext gathered; nframes: frames it touches.
-std::size_t Connection::gather_plaintext(std::string_view* pieces, std::size_t& bytes, std::size_t& nframes) const {
+std::size_t Connection::gather_plaintext(std::string_view* pieces, std::size_t& bytes, std::size_t& nframes,
+                                         std::size_t ready) const {
     std::size_t npieces = 0;
     std::size_t skip = front_written_;
     bytes = 0;
     nframes = 0;
-    for (auto it = frames_.begin(); it != frames_.end() && nframes < max_batch_frames && bytes < tls_batch_bytes;
+    for (auto it = frames_.begin(); it != frames_.end() && nframes < ready && bytes < tls_batch_bytes;
          ++it, ++nframes) {
         const std::string_view parts[2] = {{reinterpret_cast<const char*>(it->header), it->header_size}, *it->payload};
         for (std::string_view part : parts) {
@@ -720,7 +745,7 @@ std::size_t Connection::gather_plaintext(std::string_view* pieces, std::size_t& 
 // the ciphertext goes to uv_write and the frames it carries stay queued (and
 // counted) until on_tls_write. The WebSocket Close, or an HTTP error
 // response, is followed by close_notify before the write side is shut down.
-void Connection::flush_tls() {
+void Connection::flush_tls(FlushBudget& budget) {
     if (tls_writing_) return;
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     std::string& out = tls_->output();
@@ -729,8 +754,13 @@ void Connection::flush_tls() {
         std::size_t nframes = 0;
         if (tls_->handshake_done()) {
             if (!frames_.empty()) {
+                const std::size_t ready = deflate_pending_frames(budget.deflate_bytes);
+                if (budget.spent() || ready == 0) {
+                    server_.flush_later(this);
+                    return;
+                }
                 std::string_view pieces[2 * max_batch_frames];
-                const std::size_t npieces = gather_plaintext(pieces, bytes, nframes);
+                const std::size_t npieces = gather_plaintext(pieces, bytes, nframes, ready);
                 auto r = tls_->encrypt({pieces, npieces});
                 if (const auto* e = std::get_if<TlsError>(&r)) {
                     fail_tls(e->reason);
@@ -750,6 +780,7 @@ void Connection::flush_tls() {
             destroy();
             return;
         }
+        budget.write_bytes -= std::min(budget.write_bytes, static_cast<std::size_t>(written));
         if (static_cast<std::size_t>(written) == out.size()) {
             out.clear();
             retire(bytes);

@@ -16,6 +16,7 @@ namespace kreuz::ws {
 template <typename T>
 class FrameQueue {
 public:
+    using iterator = typename std::vector<T>::iterator;
     using const_iterator = typename std::vector<T>::const_iterator;
 
     bool empty() const { return head_ == items_.size(); }
@@ -23,6 +24,8 @@ public:
     T& front() { return items_[head_]; }
     const T& front() const { return items_[head_]; }
     T& back() { return items_.back(); }
+    iterator begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    iterator end() { return items_.end(); }
     const_iterator begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
     const_iterator end() const { return items_.end(); }
 

@@ -15,6 +15,11 @@ namespace kreuz::ws {
 namespace {
 // check_, idle_ and accept_pause_; each listener adds one.
 constexpr int own_handles = 3;
+// What one check phase may write and compress (FlushBudget). A few
+// milliseconds of kernel copying or zlib each: well below the latency a
+// bystander notices, well above what a loop turn of ordinary traffic needs.
+constexpr std::size_t write_budget_per_turn = 4u << 20;
+constexpr std::size_t deflate_budget_per_turn = 256u << 10;
 }  // namespace
 
 Server::Server(uv_loop_t* loop, WebSocketOptions options)
@@ -235,6 +240,13 @@ void Server::unschedule_flush(Connection* connection) {
     if (!connection->flush_scheduled_) return;
     connection->flush_scheduled_ = false;
     std::erase(flush_list_, connection);
+    std::erase(flush_later_, connection);
+}
+
+void Server::flush_later(Connection* connection) {
+    connection->flush_scheduled_ = true;
+    flush_later_.push_back(connection);
+    uv_idle_start(&idle_, [](uv_idle_t*) {});
 }
 
 void Server::schedule_session_end(Connection* connection) {
@@ -257,14 +269,27 @@ void Server::on_check(uv_check_t* check) {
     // First the ends, so that what their handlers send (errors to the callers
     // of a departed callee) leaves in this turn's flush.
     self->finish_session_ends();
-    // flush() may schedule further flushes (a shutdown after the last frame
-    // left); those wait for the next turn, so swap the list out first.
+    // Connections with new frames first, then those the last turn's budget
+    // did not finish: an answer queued now never waits behind the megabytes
+    // still owed to a slow reader. flush() may schedule further flushes (a
+    // shutdown after the last frame left); those wait for the next turn, so
+    // both lists are taken over first.
     std::vector<Connection*> list;
     list.swap(self->flush_list_);
+    list.insert(list.end(), self->flush_later_.begin(), self->flush_later_.end());
+    self->flush_later_.clear();
+    FlushBudget budget{write_budget_per_turn, deflate_budget_per_turn};
     for (Connection* c : list) {
-        if (c->flush_scheduled_) c->flush();
+        if (!c->flush_scheduled_) continue;  // destroyed since it was scheduled
+        if (budget.spent()) {
+            self->flush_later_.push_back(c);
+        } else {
+            c->flush(budget);
+        }
     }
-    if (self->flush_list_.empty() && self->session_ends_.empty()) uv_idle_stop(&self->idle_);
+    if (self->flush_list_.empty() && self->flush_later_.empty() && self->session_ends_.empty()) {
+        uv_idle_stop(&self->idle_);
+    }
     list.clear();
     if (self->flush_list_.empty()) self->flush_list_.swap(list);  // keep the capacity
 }

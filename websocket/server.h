@@ -100,6 +100,9 @@ private:
     const HttpHandler& http_handler() const { return http_handler_; }
     void schedule_flush(Connection* connection);
     void unschedule_flush(Connection* connection);
+    // A flush that ran out of the turn's budget goes on in the next turn,
+    // after the connections that get new frames meanwhile.
+    void flush_later(Connection* connection);
     void schedule_session_end(Connection* connection);
     void finish_session_ends();
     void remove(Connection* connection);
@@ -134,6 +137,7 @@ private:
     uv_check_t check_{};
     uv_idle_t idle_{};
     std::vector<Connection*> flush_list_;
+    std::vector<Connection*> flush_later_;
     // Connections whose handler is to be told of the end at the next safe
     // point (the teardown rule in connection.h).
     std::vector<Connection*> session_ends_;
