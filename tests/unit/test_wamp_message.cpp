@@ -176,6 +176,27 @@ TEST_CASE("wamp message: invalid JSON") {
     }
 }
 
+TEST_CASE("wamp message: the call id of a CALL whose arguments cannot be read") {
+    const std::string deep = std::string(200, '[') + std::string(200, ']');
+    for (const std::string& text :
+         {std::string("[2,\"id\",\"p\",1e400]"), std::string("[2, \"id\" ,\"p\",\"\\ud800\"]"),
+          std::string("[2,\"id\",\"p\",{\"a\":-1e999}]"), std::string("[2,\"id\",\"p\""),
+          std::string("[2,\"id\",\"p\"] x"), std::string("[2,\"id\",\"p\",") + deep + "]"}) {
+        CAPTURE(text);
+        const ParseError e = parse_error(text);
+        CHECK(e.kind == Kind::invalid_json);
+        CHECK(e.call_id == std::optional<std::string>("id"));
+    }
+    // Without the whole envelope, or not a CALL, there is nobody to answer.
+    for (const std::string_view text : {"[2,\"id\",1e400]", "[2,\"\\ud800\",\"p\"]", "[2,\"id\"", "[7,\"id\",\"p\",1e400]",
+                                        "[2.0,\"id\",\"p\",1e400]", "{\"2\":\"id\",\"p\":1e400}", "[[2],\"id\",\"p\",1e400]"}) {
+        CAPTURE(text);
+        const ParseError e = parse_error(text);
+        CHECK(e.kind == Kind::invalid_json);
+        CHECK_FALSE(e.call_id.has_value());
+    }
+}
+
 TEST_CASE("wamp message: invalid UTF-8 inside strings is invalid JSON") {
     const std::vector<std::string> texts = {
         "[5,\"t\xff\"]",              // byte that never occurs in UTF-8

@@ -14,7 +14,9 @@ import json
 import os
 import re
 import socket
+import struct
 import time
+import zlib
 
 import websockets
 import websockets.exceptions
@@ -332,3 +334,104 @@ def upgrade_request(path: str = "/ws", protocols: str | None = "wamp", extra: st
 
 def get_request(path: str, method: str = "GET") -> bytes:
     return f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode("latin-1")
+
+
+class RawSession:
+    """A blocking WAMP v1 session on a plain socket with a small receive buffer: it reads only
+    when told to, so the router's queue for it fills up exactly as a stalled browser tab's
+    would. With deflate=True it offers permessage-deflate (the router's defaults: context
+    takeover both ways) and inflates what it reads."""
+
+    def __init__(self, port, rcvbuf=4096, deflate=False):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(t(10))
+        self.sock.connect(("127.0.0.1", port))
+        extra = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
+        self.sock.sendall(upgrade_request("/ws", extra=extra))
+        self.inflater = zlib.decompressobj(-15)
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self._recv()
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        welcome = self.recv()
+        self.id = welcome[1]
+
+    def _recv(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("EOF")
+        return chunk
+
+    def send(self, msg):
+        self.send_text(json.dumps(msg).encode())
+
+    def send_text(self, payload: bytes):
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x81])
+        if n < 126:
+            head += bytes([0x80 | n])
+        elif n < 65536:
+            head += bytes([0x80 | 126]) + struct.pack("!H", n)
+        else:
+            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+        self.sock.sendall(head + mask + _mask(payload, mask))
+
+    def recv(self):
+        while True:
+            if len(self.buf) >= 2:
+                n = self.buf[1] & 0x7F
+                off = 2
+                if n == 126:
+                    n, off = (struct.unpack("!H", self.buf[2:4])[0], 4) if len(self.buf) >= 4 else (None, 0)
+                elif n == 127:
+                    n, off = (struct.unpack("!Q", self.buf[2:10])[0], 10) if len(self.buf) >= 10 else (None, 0)
+                if n is not None and len(self.buf) >= off + n:
+                    opcode, compressed = self.buf[0] & 0x0F, self.buf[0] & 0x40
+                    payload, self.buf = self.buf[off:off + n], self.buf[off + n:]
+                    if compressed:
+                        payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
+                    if opcode == 0x8:
+                        raise ConnectionError(f"Close {payload[:2].hex()}")
+                    return json.loads(payload)
+            self.buf += self._recv()
+
+    def barrier(self):
+        """A #ping round trip: everything sent before it has been handled."""
+        self.send([2, "barrier", "http://api.wamp.ws/procedure#ping"])
+        while True:
+            msg = self.recv()
+            if msg[0] in (CALLRESULT, CALLERROR) and msg[1] == "barrier":
+                return
+
+    def ended(self, timeout):
+        """True once the router has closed this connection (Close frame, EOF or RST)."""
+        deadline = time.monotonic() + t(timeout)
+        # a wider window, or the MiBs the kernel holds would trickle through 4 KiB at a time
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.sock.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                if not self.sock.recv(1 << 20):
+                    return True
+            except socket.timeout:
+                continue
+            except OSError:
+                return True
+        return False
+
+    def reset(self):
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def _mask(payload, mask):
+    n = len(payload)
+    key = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
