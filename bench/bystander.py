@@ -6,7 +6,8 @@ subscribers that never read (4 KiB receive buffers; with --deflate they negotiat
 permessage-deflate), one publisher flooding 60 KiB events to their topic as fast as kreuz reads
 them, and a bystander session that calls #echo every 5 ms. Publisher and bystander are
 processes of their own on raw sockets; the publisher runs at nice 10, so that on a 2-core machine
-the bystander's own scheduling delay is not what gets measured. The run ends when every subscriber has been dropped, or after --seconds; it prints
+the bystander's own scheduling delay is not what gets measured. Only the calls made after the
+publisher started count. The run ends when every subscriber has been dropped, or after --seconds; it prints
 one JSON line: the bystander's p50/p99/max round trip, its number of calls, publications sent,
 subscribers dropped, and kreuz's CPU seconds.
 
@@ -64,7 +65,7 @@ def bystander(port, stop, out):
         session.send([2, "e", ECHO, 1])
         while session.recv()[1] != "e":
             pass
-        latencies.append(time.monotonic() - start)
+        latencies.append((start, time.monotonic() - start))
         time.sleep(0.005)
     out.put(latencies)
     session.close()
@@ -108,8 +109,8 @@ def main():
         # The bystander first: its own start (a forked interpreter) is not part of what is measured.
         procs[0].start()
         time.sleep(0.5)
-        procs[1].start()
         start = time.monotonic()
+        procs[1].start()
 
         def dropped():
             with open(log.name, errors="replace") as f:
@@ -121,7 +122,8 @@ def main():
             time.sleep(0.1)
         elapsed = time.monotonic() - start
         stop.set()
-        latencies = sorted(out.get(timeout=30))
+        # Only the calls made while the flood ran count.
+        latencies = sorted(latency for sent, latency in out.get(timeout=30) if start <= sent)
         for p in procs:
             p.join(timeout=30)
         cpu = cpu_seconds(server.pid) - cpu_before

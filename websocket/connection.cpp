@@ -548,6 +548,7 @@ void Connection::queue_frame(Opcode opcode, SharedBytes payload, bool rsv1, bool
     }
     frame.payload = std::move(payload);
     queued_bytes_ += frame.size();
+    deflate_pending_ += deflate_pending ? 1 : 0;
     frames_.push_back(std::move(frame));
     after_queue_change();
 }
@@ -557,6 +558,7 @@ void Connection::queue_frame(Opcode opcode, SharedBytes payload, bool rsv1, bool
 // written before that. Returns how many of them are ready: all of the window,
 // or fewer when `budget` (bytes of input) ran out first.
 std::size_t Connection::deflate_pending_frames(std::size_t& budget) {
+    if (deflate_pending_ == 0) return std::min(frames_.size(), max_batch_frames);
     std::size_t ready = 0;
     for (auto it = frames_.begin(); it != frames_.end() && ready < max_batch_frames; ++it, ++ready) {
         OutFrame& f = *it;
@@ -570,6 +572,7 @@ std::size_t Connection::deflate_pending_frames(std::size_t& budget) {
         if (ok) f.payload = std::move(compressed);
         f.header_size = static_cast<std::uint8_t>(write_frame_header(f.header, f.opcode, f.payload->size(), true, ok));
         f.deflate_pending = false;
+        --deflate_pending_;
         queued_bytes_ += f.size();
     }
     return ready;
@@ -617,6 +620,7 @@ void Connection::drop_unsent() {
     const std::size_t keep = std::max<std::size_t>(in_flight_, front_written_ > 0 ? 1 : 0);
     while (frames_.size() > keep) {
         queued_bytes_ -= frames_.back().size();
+        deflate_pending_ -= frames_.back().deflate_pending ? 1 : 0;
         frames_.pop_back();
     }
 }
@@ -683,7 +687,7 @@ void Connection::flush(FlushBudget& budget) {
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     while (!frames_.empty()) {
         const std::size_t ready = deflate_pending_frames(budget.deflate_bytes);
-        if (budget.spent() || ready == 0) {
+        if (budget.write_bytes == 0 || ready == 0) {
             server_.flush_later(this);
             return;
         }
@@ -755,7 +759,7 @@ void Connection::flush_tls(FlushBudget& budget) {
         if (tls_->handshake_done()) {
             if (!frames_.empty()) {
                 const std::size_t ready = deflate_pending_frames(budget.deflate_bytes);
-                if (budget.spent() || ready == 0) {
+                if (budget.write_bytes == 0 || ready == 0) {
                     server_.flush_later(this);
                     return;
                 }

@@ -53,7 +53,6 @@ struct Endpoint;
 struct FlushBudget {
     std::size_t write_bytes;    // handed to the kernel
     std::size_t deflate_bytes;  // of messages compressed (at flush time, see OutFrame)
-    bool spent() const { return write_bytes == 0 || deflate_bytes == 0; }
 };
 
 // Immutable bytes shared by every queue they are sent on, so a message that
@@ -216,6 +215,7 @@ private:
     std::size_t in_flight_ = 0;
     std::size_t front_written_ = 0;
     std::size_t queued_bytes_ = 0;
+    std::size_t deflate_pending_ = 0;  // frames of the queue still to be compressed
     bool flush_scheduled_ = false;
     bool reading_ = false;
     bool shutdown_sent_ = false;

@@ -20,6 +20,10 @@ constexpr int own_handles = 3;
 // bystander notices, well above what a loop turn of ordinary traffic needs.
 constexpr std::size_t write_budget_per_turn = 4u << 20;
 constexpr std::size_t deflate_budget_per_turn = 256u << 10;
+// A queue this short is flushed in the turn it was filled, outside the
+// budget, so that the sessions that keep up are never held back by those
+// that do not.
+constexpr std::size_t small_queue = 8u << 10;
 }  // namespace
 
 Server::Server(uv_loop_t* loop, WebSocketOptions options)
@@ -281,10 +285,16 @@ void Server::on_check(uv_check_t* check) {
     FlushBudget budget{write_budget_per_turn, deflate_budget_per_turn};
     for (Connection* c : list) {
         if (!c->flush_scheduled_) continue;  // destroyed since it was scheduled
-        if (budget.spent()) {
-            self->flush_later_.push_back(c);
-        } else {
+        if (c->queued_bytes() <= small_queue) {
+            // An answer or a few events: what a session that reads is owed,
+            // flushed whatever the budget says. Slow consumers and bulk
+            // transfers have the long queues, and only they share the budget.
+            FlushBudget own{small_queue, small_queue};
+            c->flush(own);
+        } else if (budget.write_bytes > 0) {
             c->flush(budget);
+        } else {
+            self->flush_later_.push_back(c);
         }
     }
     if (self->flush_list_.empty() && self->flush_later_.empty() && self->session_ends_.empty()) {
