@@ -16,8 +16,8 @@ import struct
 import threading
 import time
 
-from wampclient import (CALLRESULT, ECHO, EVENT, RawSession, WampClient, get_request, http_raw, t, unique,
-                        upgrade_request)
+from wampclient import (CALLRESULT, ECHO, EVENT, RawSession, WampClient, get_request, http_raw, masked_frame,
+                        read_http_head, t, unique, upgrade_request)
 from test_wamp_badinput import ALL_BAD, UNREADABLE_CALLS, fill
 
 CONFIG = """\
@@ -46,19 +46,6 @@ def metric(port, name):
     raise AssertionError(f"{name} not in /metrics")
 
 
-def masked_frame(payload: bytes, opcode=0x1, fin=True):
-    mask = bytes(random.getrandbits(8) for _ in range(4))
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0xFE]) + struct.pack("!H", n)
-    else:
-        head += bytes([0xFF]) + struct.pack("!Q", n)
-    return head + mask + bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
-
-
 def rst(sock):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
@@ -77,12 +64,7 @@ def churn(port, count, seed):
             rst(s)
             continue
         s.sendall(upgrade_request("/ws" if i % 5 else "/strict"))
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            head += chunk
+        head, _ = read_http_head(s)
         welcomed += head.startswith(b"HTTP/1.1 101")
         topic = f"http://example.com/churn/{i % 7}"
         s.sendall(masked_frame(json.dumps([5, topic]).encode()) +

@@ -5,7 +5,6 @@ with python3-websockets and with a raw socket that reads every frame; the router
 both modes."""
 import asyncio
 import json
-import os
 import signal
 import socket
 import struct
@@ -14,7 +13,7 @@ import time
 import websockets.exceptions
 
 import conftest
-from wampclient import CALL, CALLRESULT, EVENT, PING, SUBSCRIBE, WampClient, t, unique, upgrade_request
+from wampclient import CALL, CALLRESULT, EVENT, PING, SUBSCRIBE, WampClient, masked_frame, t, unique, upgrade_request
 
 N_EVENTS = 100
 EVENT_SIZE = 8000  # 800 kB queued to a raw client that does not read: more than the socket buffers hold
@@ -39,16 +38,7 @@ class RawWs:
         assert opcode == 1 and json.loads(payload)[0] == 0, (opcode, payload)  # WELCOME
 
     def send_frame(self, opcode, payload: bytes):
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([0x80 | opcode])
-        if n < 126:
-            head += bytes([0x80 | n])
-        elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        self.sock.sendall(masked_frame(payload, opcode))
 
     def send(self, msg):
         self.send_frame(1, json.dumps(msg).encode())

@@ -10,7 +10,6 @@ the reserve descriptor, a counter in /metrics, a rate-limited log line, and the 
 working for the connections that come once descriptors are free again.
 """
 import asyncio
-import os
 import resource
 import signal
 import socket
@@ -21,7 +20,7 @@ import pytest
 
 import conftest
 import wampclient
-from wampclient import CALLRESULT, ECHO, WampClient, http_raw, get_request, t, upgrade_request
+from wampclient import CALLRESULT, ECHO, WampClient, get_request, http_raw, read_http_head, t, upgrade_request
 
 # Eight salted users whose keys the router derives at start: a few hundred milliseconds (seconds
 # under ASan) during which the process runs but does not listen yet.
@@ -142,12 +141,7 @@ def test_connections_beyond_the_fd_limit_are_refused_visibly():
             s = socket.create_connection(("127.0.0.1", port), timeout=t(5))
             s.sendall(upgrade_request("/ws"))
             socks.append(s)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
+            head, _ = read_http_head(s)
             if head.startswith(b"HTTP/1.1 101"):
                 accepted += 1
             else:

@@ -48,6 +48,15 @@ def slow_subscribers(port, topic, n):
     return subs
 
 
+async def assert_topic_clean(port, publisher, topic):
+    """The topic's registry holds no dropped session: a new subscriber gets the next event."""
+    fresh = await WampClient.connect(port)
+    await fresh.subscribe(topic)
+    await fresh.barrier()
+    await publisher.publish(topic, "after")
+    assert await fresh.recv() == [EVENT, topic, "after"]
+
+
 def slow_consumer_drops(srv):
     return srv.log().count("slow consumer")
 
@@ -78,12 +87,7 @@ async def test_slow_subscribers_dropped_mid_fanout(make_server, subscribers):
     for s in subs:
         assert await asyncio.to_thread(s.ended, 10), "a slow subscriber was not dropped"
         s.close()
-    # the topic's registry is clean: a new subscriber gets the next event, and only it
-    fresh = await WampClient.connect(srv.port)
-    await fresh.subscribe(topic)
-    await fresh.barrier()
-    await publisher.publish(topic, "after")
-    assert await fresh.recv() == [EVENT, topic, "after"]
+    await assert_topic_clean(srv.port, publisher, topic)
 
 
 async def test_subscriber_reset_while_fanout_is_queued(make_server):
@@ -132,12 +136,7 @@ async def test_publisher_dropped_by_its_own_publication(make_server):
     for s in others:
         assert await asyncio.to_thread(s.ended, 10)
         s.close()
-    # the topic's registry is clean: a new subscriber gets the next event, and only it
-    fresh = await WampClient.connect(srv.port)
-    await fresh.subscribe(topic)
-    await fresh.barrier()
-    await bystander.publish(topic, "after")
-    assert await fresh.recv() == [EVENT, topic, "after"]
+    await assert_topic_clean(srv.port, bystander, topic)
 
 
 async def test_bridge_publication_drops_slow_subscribers(make_server):

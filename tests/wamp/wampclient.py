@@ -336,6 +336,35 @@ def get_request(path: str, method: str = "GET") -> bytes:
     return f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode("latin-1")
 
 
+def masked_frame(payload: bytes, opcode: int = 0x1, fin: bool = True) -> bytes:
+    """One client frame (RFC 6455 5.2), masked as a client must."""
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    key = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+    return head + mask + masked
+
+
+def read_http_head(sock) -> tuple[bytes, bytes]:
+    """Reads up to the end of an HTTP response head; returns (head, the bytes after it). The head
+    is what arrived when the peer closes before finishing it."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf, b""
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return head, rest
+
+
 class RawSession:
     """A blocking WAMP v1 session on a plain socket with a small receive buffer: it reads only
     when told to, so the router's queue for it fills up exactly as a stalled browser tab's
@@ -351,10 +380,7 @@ class RawSession:
         extra = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
         self.sock.sendall(upgrade_request("/ws", extra=extra))
         self.inflater = zlib.decompressobj(-15)
-        self.buf = b""
-        while b"\r\n\r\n" not in self.buf:
-            self.buf += self._recv()
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        head, self.buf = read_http_head(self.sock)
         assert head.startswith(b"HTTP/1.1 101"), head
         welcome = self.recv()
         self.id = welcome[1]
@@ -369,16 +395,7 @@ class RawSession:
         self.send_text(json.dumps(msg).encode())
 
     def send_text(self, payload: bytes):
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([0x81])
-        if n < 126:
-            head += bytes([0x80 | n])
-        elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        self.sock.sendall(head + mask + _mask(payload, mask))
+        self.sock.sendall(masked_frame(payload))
 
     def recv(self):
         while True:
@@ -430,8 +447,3 @@ class RawSession:
     def close(self):
         self.sock.close()
 
-
-def _mask(payload, mask):
-    n = len(payload)
-    key = (mask * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
