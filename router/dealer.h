@@ -14,34 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "router/uris.h"
 #include "wamp/message.h"
 
 namespace kreuz::router {
 
 class Session;
 class Realm;
-
-namespace error_uri {
-inline constexpr const char* no_such_procedure = "http://api.wamp.ws/error#NoSuchRPCEndpoint";
-inline constexpr const char* generic = "http://api.wamp.ws/error#generic";
-inline constexpr const char* internal = "http://api.wamp.ws/error#internal";
-inline constexpr const char* not_authorized = "http://api.wamp.ws/error#not_authorized";
-inline constexpr const char* invalid_argument = "http://api.wamp.ws/error#invalid-argument";
-inline constexpr const char* too_many_pending_calls = "urn:kreuz:error:too-many-pending-calls";
-// Routed RPC (router/registrations.h).
-inline constexpr const char* procedure_already_exists = "urn:kreuz:error:procedure-already-exists";
-inline constexpr const char* no_such_registration = "urn:kreuz:error:no-such-registration";
-inline constexpr const char* too_many_registrations = "urn:kreuz:error:too-many-registrations";
-inline constexpr const char* callee_gone = "urn:kreuz:error:callee-gone";
-inline constexpr const char* callee_timeout = "urn:kreuz:error:callee-timeout";
-// Answers of procedures served by HTTP backends (router/http_backend.h).
-inline constexpr const char* backend = "urn:kreuz:error:backend";
-inline constexpr const char* backend_http_status = "urn:kreuz:error:backend-http-status";
-inline constexpr const char* backend_invalid_response = "urn:kreuz:error:backend-invalid-response";
-inline constexpr const char* backend_timeout = "urn:kreuz:error:backend-timeout";
-inline constexpr const char* backend_unreachable = "urn:kreuz:error:backend-unreachable";
-inline constexpr const char* backend_overloaded = "urn:kreuz:error:backend-overloaded";
-}  // namespace error_uri
 
 // Answers one CALL, exactly once, now or later. It names the caller by id, so
 // an answer that comes after the caller left is dropped instead of touching a

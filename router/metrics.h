@@ -1,4 +1,4 @@
-// Counters of the router for GET /metrics (Prometheus text format 0.0.4).
+// Counters of the WAMP core, exported by GET /metrics (http/prometheus.h).
 // They are plain integers bumped on the loop's thread: reading them for a
 // scrape needs no lock, and counting costs an increment on the hot path.
 #pragma once
@@ -6,8 +6,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <string>
-#include <string_view>
 
 namespace kreuz::router {
 
@@ -55,13 +53,5 @@ struct RealmMetrics {
     std::uint64_t bridge_accepted = 0;
     std::uint64_t bridge_refused = 0;
 };
-
-// Prometheus text exposition helpers. `labels` is the inside of the braces,
-// e.g. realm="default", already escaped with escape_label_value.
-std::string escape_label_value(std::string_view value);
-void append_help(std::string& out, std::string_view name, std::string_view type, std::string_view help);
-void append_sample(std::string& out, std::string_view name, std::string_view labels, double value);
-void append_histogram(std::string& out, std::string_view name, std::string_view labels,
-                      const LatencyHistogram& histogram);
 
 }  // namespace kreuz::router

@@ -60,7 +60,7 @@ public:
 
     // Takes over a reloaded configuration of this realm (same name and paths):
     // rules, roles, users and limits change at once, and every session is
-    // pointed at its role's new rules. Procedures are the Router's to renew.
+    // pointed at its role's new rules. Procedures are the node's to renew (app/node.h).
     void reconfigure(config::RealmConfig config);
 
     // A new session on a freshly upgraded connection; WELCOME is queued.

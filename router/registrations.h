@@ -16,17 +16,13 @@
 
 #include "router/dealer.h"
 #include "router/timers.h"
+#include "router/uris.h"
 #include "wamp/message.h"
 
 namespace kreuz::router {
 
 class Realm;
 class Session;
-
-namespace procedure_uri {
-inline constexpr const char* register_procedure = "urn:kreuz:procedure:register";
-inline constexpr const char* unregister_procedure = "urn:kreuz:procedure:unregister";
-}  // namespace procedure_uri
 
 class Registrations {
 public:

@@ -56,7 +56,9 @@ std::optional<DeflateParams> negotiate_deflate(std::string_view extensions_heade
 
 // A complete error response: status line with `reason` as reason phrase,
 // a text/plain body of the same line, Connection: close, plus `extra_headers`
-// (each "Name: value\r\n").
+// (each "Name: value\r\n"). The transport's own refusals (handshake, guards,
+// 404 for unknown paths) are written here because websocket/ may use nothing
+// above it; every other HTTP answer comes from http/response.h.
 std::string http_error_response(int status, std::string_view reason,
                                 std::string_view extra_headers = {});
 

@@ -1,5 +1,5 @@
 // byte_writer FD FILE: writes FILE to the already connected socket FD with one
-// write() call per byte. The integration tests use it for "a 16 MiB message
+// write() call per byte. The transport tests use it for "a 16 MiB message
 // written one byte at a time": Python's per-call overhead alone would take
 // over a minute for 16 million calls, this takes seconds.
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-"""Fixtures for the integration tests: the kreuz binary (env KREUZ_BIN, default
+"""Fixtures for the transport tests (RFC 6455 layer): the kreuz binary (env KREUZ_BIN, default
 /work/main/build/kreuz) started on a free port of 127.0.0.1 with the echo endpoint on /echo.
 
 - `server`: the default server, shared by the whole session (restarted if a test crashed it).

@@ -1,6 +1,6 @@
-#include "router/http_response.h"
+#include "http/response.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 std::string reason_phrase(int status) {
     switch (status) {
@@ -19,11 +19,12 @@ std::string reason_phrase(int status) {
 }
 
 std::string http_response(int status, std::string_view content_type, std::string_view body,
-                          std::string_view extra_headers) {
+                          std::string_view extra_headers, Caching caching) {
     std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) + "\r\n";
     out.append("Content-Type: ").append(content_type).append("\r\n");
     out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
-    out.append("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n");
+    out.append(caching == Caching::no_store ? "Cache-Control: no-store\r\n" : "Cache-Control: no-cache\r\n");
+    out.append("X-Content-Type-Options: nosniff\r\nConnection: close\r\n");
     out.append(extra_headers).append("\r\n");
     out.append(body);
     return out;
@@ -39,4 +40,4 @@ std::string json_error(int status, std::string_view message, std::string_view ex
     return json_response(status, {{"error", message}, {"status", status}}, extra_headers);
 }
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

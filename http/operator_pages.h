@@ -11,11 +11,14 @@
 #include "websocket/http_request.h"
 #include "websocket/server.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
-// What the pages read; the Router owns all of it.
+using router::Realm;
+
+// What the pages read; the application's Node owns all of it.
 struct HttpApiSources {
     const ws::Server& server;
+    std::string server_ident;  // "kreuz/<version>", for /health
     const std::vector<std::unique_ptr<Realm>>& realms;
     // Families of parts that keep their own counters (HTTP backends).
     std::function<void(std::string&)> more_metrics;
@@ -36,4 +39,4 @@ std::string metrics_text(const HttpApiSources& sources);
 std::string trace_response(const ws::HttpRequest& request, const std::string& peer_ip,
                            const std::vector<std::unique_ptr<Realm>>& realms);
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

@@ -1,4 +1,4 @@
-#include "router/publish_bridge.h"
+#include "http/publish_bridge.h"
 
 #include <algorithm>
 #include <ctime>
@@ -7,12 +7,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include "router/form_encoding.h"
-#include "router/http_response.h"
+#include "http/form_encoding.h"
+#include "http/response.h"
 #include "router/realm.h"
 #include "wamp/cra.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 namespace {
 
@@ -199,7 +199,7 @@ std::string bridge_signature(const std::string& secret, std::string_view topic, 
 PublishBridge::PublishBridge(Realm& realm) : realm_(realm), config_(*realm.config().publish_bridge) {}
 
 std::string PublishBridge::respond(const ws::HttpRequest& request, std::chrono::system_clock::time_point now) {
-    RealmMetrics& metrics = realm_.metrics();
+    router::RealmMetrics& metrics = realm_.metrics();
     try {
         if (request.method != "POST") throw Refusal{405, "the publish bridge takes POST requests"};
         if (request.body.size() > config_.max_body) {
@@ -207,7 +207,7 @@ std::string PublishBridge::respond(const ws::HttpRequest& request, std::chrono::
                                    std::to_string(config_.max_body) + " are allowed"};
         }
         const FormFields query = parse_form(query_of(request.target));
-        const UriRules* rules = &realm_.rules_for({});
+        const router::UriRules* rules = &realm_.rules_for({});
         if (!config_.keys.empty()) {
             auto key = form_value(query, "key");
             if (!key) key = form_value(query, "appkey");
@@ -261,4 +261,4 @@ std::string PublishBridge::respond(const ws::HttpRequest& request, std::chrono::
     }
 }
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

@@ -18,8 +18,8 @@
 
 #include "config/config.h"
 #include "config/loader.h"
-#include "router/json_log.h"
-#include "router/router.h"
+#include "app/json_log.h"
+#include "app/node.h"
 #include "websocket/server.h"
 
 namespace {
@@ -164,7 +164,7 @@ void fit_descriptor_limit(std::size_t max_connections) {
 
 struct Daemon {
     kreuz::ws::Server& server;
-    kreuz::router::Router& router;
+    kreuz::app::Node& node;
     Config& config;
     const ConfigSource& source;
 };
@@ -191,7 +191,7 @@ void reload(Daemon& daemon) {
         if (!problem.empty()) {
             spdlog::error("reload refused, the running configuration stays: {}", problem);
         } else {
-            daemon.router.reload(next);
+            daemon.node.reload(next);
             spdlog::set_level(spdlog::level::from_str(next.log.level));
             daemon.config = std::move(next);
             spdlog::info("configuration reloaded from {}", file);
@@ -206,7 +206,7 @@ void start_signal_handling(uv_loop_t* loop, Daemon& daemon, uv_signal_t (&handle
         spdlog::info("received {}, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
         // First, so that calls waiting for a backend are answered before
         // their sessions get the Close.
-        stopping->router.shutdown();
+        stopping->node.shutdown();
         stopping->server.shutdown([loop = handle->loop] {
             // With the server's handles gone, closing the signal handles lets uv_run return.
             uv_walk(loop, [](uv_handle_t* h, void*) {
@@ -279,7 +279,7 @@ int main(int argc, char** argv) {
     auto logger = spdlog::stderr_color_mt("kreuz");
     spdlog::set_default_logger(logger);
     if (config.log.json) {
-        kreuz::router::use_json_log_format(*logger);
+        kreuz::app::use_json_log_format(*logger);
     } else {
         spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     }
@@ -297,18 +297,18 @@ int main(int argc, char** argv) {
     }
     uv_loop_t* loop = uv_default_loop();
     kreuz::ws::Server server(loop, config.websocket);
-    kreuz::router::Router router(config, server);
+    kreuz::app::Node node(config, server);
     // Installed before the first listener opens, so that a client can never
     // reach a process that a signal would still kill; the signals that came
     // during the start are delivered now and handled once the loop runs.
     uv_signal_t signals[3];
-    Daemon daemon{server, router, config, source};
+    Daemon daemon{server, node, config, source};
     start_signal_handling(loop, daemon, signals);
     pthread_sigmask(SIG_UNBLOCK, &startup_signals, nullptr);
     try {
         for (const auto& listen : config.listeners) {
             const auto port = server.listen(listen);
-            spdlog::info("{} listening on {}:{}{}", kreuz::router::server_ident(), listen.host, port,
+            spdlog::info("{} listening on {}:{}{}", kreuz::app::server_ident(), listen.host, port,
                          listen.tls ? " (TLS)" : "");
         }
     } catch (const std::exception& e) {

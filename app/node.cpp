@@ -1,4 +1,4 @@
-#include "router/router.h"
+#include "app/node.h"
 
 #include <chrono>
 
@@ -8,18 +8,18 @@
 #include "router/builtin_procedures.h"
 #include "websocket/echo.h"
 
-namespace kreuz::router {
+namespace kreuz::app {
 
 std::string server_ident() { return std::string("kreuz/") + KREUZ_VERSION; }
 
-Router::Router(const config::Config& config, ws::Server& server)
+Node::Node(const config::Config& config, ws::Server& server)
     : timers_(server.loop()),
       backends_(server.loop(), config.websocket.max_message_size),
-      api_{server, realms_, [this](std::string& out) { backends_.append_metrics(out); }},
+      api_{server, server_ident(), realms_, [this](std::string& out) { backends_.append_metrics(out); }},
       www_(config.http.www_root),
       http_(config.http) {
     for (const config::RealmConfig& realm_config : config.realms) {
-        auto realm = std::make_unique<Realm>(realm_config, server_ident(), timers_);
+        auto realm = std::make_unique<router::Realm>(realm_config, server_ident(), timers_);
         add_procedures_and_bridge(*realm);
         for (const std::string& path : realm_config.paths) {
             ws::Endpoint endpoint;
@@ -31,7 +31,7 @@ Router::Router(const config::Config& config, ws::Server& server)
             endpoint.policy.deflate = config.websocket.deflate;
             endpoint.policy.allowed_origins = realm_config.allowed_origins;
             endpoint.max_message_size = realm_config.max_message_size;
-            Realm* target = realm.get();
+            router::Realm* target = realm.get();
             endpoint.open = [target](ws::Connection& connection) { return target->open_session(connection); };
             server.add_endpoint(std::move(endpoint));
             spdlog::info("realm {} on {}", realm_config.name, path);
@@ -47,10 +47,10 @@ Router::Router(const config::Config& config, ws::Server& server)
     });
 }
 
-void Router::add_procedures_and_bridge(Realm& realm) {
-    add_builtin_procedures(realm);
-    add_auth_procedures(realm);
-    add_backend_procedures(realm, backends_);
+void Node::add_procedures_and_bridge(router::Realm& realm) {
+    router::add_builtin_procedures(realm);
+    router::add_auth_procedures(realm);
+    http::add_backend_procedures(realm, backends_);
     realm.registrations().add_procedures();
     if (const auto& bridge = realm.config().publish_bridge) {
         bridges_.emplace_back(realm);
@@ -58,40 +58,40 @@ void Router::add_procedures_and_bridge(Realm& realm) {
     }
 }
 
-void Router::reload(const config::Config& next) {
+void Node::reload(const config::Config& next) {
     bridges_.clear();
     for (std::size_t i = 0; i < realms_.size(); ++i) {
-        Realm& realm = *realms_[i];
+        router::Realm& realm = *realms_[i];
         realm.reconfigure(next.realms[i]);
         realm.dealer().clear();
         add_procedures_and_bridge(realm);
         realm.registrations().restore();
     }
-    www_ = StaticFiles(next.http.www_root);
+    www_ = http::StaticFiles(next.http.www_root);
     http_ = next.http;
 }
 
-Realm* Router::find_realm(const std::string& name) {
+router::Realm* Node::find_realm(const std::string& name) {
     for (auto& realm : realms_) {
         if (realm->name() == name) return realm.get();
     }
     return nullptr;
 }
 
-std::string Router::answer_http(const ws::HttpRequest& request, const ws::Connection& connection) {
+std::string Node::answer_http(const ws::HttpRequest& request, const ws::Connection& connection) {
     const std::string_view path = request.path();
-    for (PublishBridge& bridge : bridges_) {
+    for (http::PublishBridge& bridge : bridges_) {
         if (path == bridge.path()) return bridge.respond(request, std::chrono::system_clock::now());
     }
     if (http_.health && (path == "/health" || path == "/health/live" || path == "/health/ready")) {
-        return health_response(request, api_);
+        return http::health_response(request, api_);
     }
-    if (http_.metrics && path == "/metrics") return metrics_response(request, api_);
-    if (http_.admin && path == "/admin/trace") return trace_response(request, connection.remote_ip(), realms_);
+    if (http_.metrics && path == "/metrics") return http::metrics_response(request, api_);
+    if (http_.admin && path == "/admin/trace") return http::trace_response(request, connection.remote_ip(), realms_);
     if (http_.serve_www) {
         if (auto response = www_.respond(request)) return *response;
     }
     return ws::http_error_response(404, "not found");
 }
 
-}  // namespace kreuz::router
+}  // namespace kreuz::app

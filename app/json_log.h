@@ -6,9 +6,9 @@ namespace spdlog {
 class logger;
 }
 
-namespace kreuz::router {
+namespace kreuz::app {
 
 // Replaces the logger's formatter: {"time": ISO 8601 UTC, "level", "msg"}.
 void use_json_log_format(spdlog::logger& logger);
 
-}  // namespace kreuz::router
+}  // namespace kreuz::app

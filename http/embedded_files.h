@@ -4,7 +4,7 @@
 #include <span>
 #include <string_view>
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 struct EmbeddedFile {
     std::string_view path;     // "/index.html"
@@ -13,4 +13,4 @@ struct EmbeddedFile {
 
 std::span<const EmbeddedFile> embedded_www_files();
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

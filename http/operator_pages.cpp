@@ -1,14 +1,14 @@
-#include "router/http_api.h"
+#include "http/operator_pages.h"
 
 #include <array>
 
 #include <spdlog/spdlog.h>
 
-#include "router/form_encoding.h"
-#include "router/http_response.h"
-#include "router/router.h"
+#include "http/form_encoding.h"
+#include "http/prometheus.h"
+#include "http/response.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 namespace {
 
@@ -39,7 +39,7 @@ std::string health_response(const ws::HttpRequest& request, const HttpApiSources
         response = json_response(ready ? 200 : 503, {{"status", ready ? "ok" : "shutting down"},
                                                      {"live", true},
                                                      {"ready", ready},
-                                                     {"version", server_ident()},
+                                                     {"version", sources.server_ident},
                                                      {"connections", sources.server.connection_count()},
                                                      {"sessions", sessions}});
     }
@@ -62,7 +62,7 @@ std::string trace_response(const ws::HttpRequest& request, const std::string& pe
         return json_error(400, "session=ID and enable=true|false are required");
     }
     for (const auto& realm : realms) {
-        if (Session* session = realm->find_session(*id)) {
+        if (router::Session* session = realm->find_session(*id)) {
             session->set_trace(*enable == "true");
             spdlog::info("[session {}] trace {}", *id, session->trace() ? "on" : "off");
             return json_response(200, {{"session", *id}, {"realm", realm->name()}, {"trace", session->trace()}});
@@ -124,7 +124,7 @@ std::string metrics_text(const HttpApiSources& sources) {
               [](const Realm& r) { return static_cast<double>(r.metrics().deliveries); });
     append_help(out, "kreuz_calls_total", "counter", "CALLs answered, by outcome.");
     for (const auto& realm : sources.realms) {
-        const CallCounts& calls = realm->metrics().calls;
+        const router::CallCounts& calls = realm->metrics().calls;
         for (const auto& [outcome, value] : {std::pair{"result", calls.results}, std::pair{"error", calls.errors},
                                              std::pair{"caller_gone", calls.dropped}}) {
             append_sample(out, "kreuz_calls_total", realm_label(*realm) + ",outcome=\"" + outcome + "\"",
@@ -140,7 +140,7 @@ std::string metrics_text(const HttpApiSources& sources) {
               [](const Realm& r) { return static_cast<double>(r.metrics().auth_failures); });
     append_help(out, "kreuz_denied_total", "counter", "Actions the realm's rules refused.");
     for (const auto& realm : sources.realms) {
-        const RealmMetrics& m = realm->metrics();
+        const router::RealmMetrics& m = realm->metrics();
         for (const auto& [action, value] : {std::pair{"publish", m.denied_publish},
                                             std::pair{"subscribe", m.denied_subscribe}, std::pair{"call", m.denied_call}}) {
             append_sample(out, "kreuz_denied_total", realm_label(*realm) + ",action=\"" + action + "\"",
@@ -163,4 +163,4 @@ std::string metrics_text(const HttpApiSources& sources) {
     return out;
 }
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

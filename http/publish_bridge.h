@@ -11,8 +11,12 @@
 #include "websocket/http_request.h"
 
 namespace kreuz::router {
-
 class Realm;
+}  // namespace kreuz::router
+
+namespace kreuz::http {
+
+using router::Realm;
 
 class PublishBridge {
 public:
@@ -33,4 +37,4 @@ private:
 std::string bridge_signature(const std::string& secret, std::string_view topic, std::string_view key,
                              std::string_view timestamp, std::string_view body);
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

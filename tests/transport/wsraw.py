@@ -1,4 +1,4 @@
-"""A raw WebSocket client and a handle on the kreuz process, for the integration tests.
+"""A raw WebSocket client and a handle on the kreuz process, for the transport tests.
 
 The client writes frames byte for byte as the test says (any FIN/RSV/opcode, masked or not,
 any length encoding, even lying lengths) and sends them in any chops; it parses what the server

@@ -1,4 +1,4 @@
-#include "router/json_log.h"
+#include "app/json_log.h"
 
 #include <cstdio>
 #include <memory>
@@ -6,7 +6,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
-namespace kreuz::router {
+namespace kreuz::app {
 
 namespace {
 
@@ -44,4 +44,4 @@ void use_json_log_format(spdlog::logger& logger) {
     logger.set_formatter(std::move(formatter));
 }
 
-}  // namespace kreuz::router
+}  // namespace kreuz::app

@@ -30,9 +30,24 @@
 #include "router/dealer.h"
 #include "router/metrics.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
-class Realm;
+using router::CallReply;
+using router::LatencyHistogram;
+using router::Procedure;
+using router::Realm;
+using router::Session;
+
+// The answers of procedures served by HTTP backends (docs/CONFIG.md).
+namespace error_uri {
+inline constexpr const char* backend = "urn:kreuz:error:backend";
+inline constexpr const char* backend_http_status = "urn:kreuz:error:backend-http-status";
+inline constexpr const char* backend_invalid_response = "urn:kreuz:error:backend-invalid-response";
+inline constexpr const char* backend_timeout = "urn:kreuz:error:backend-timeout";
+inline constexpr const char* backend_unreachable = "urn:kreuz:error:backend-unreachable";
+inline constexpr const char* backend_overloaded = "urn:kreuz:error:backend-overloaded";
+}  // namespace error_uri
+
 
 class HttpBackends {
 public:
@@ -95,4 +110,4 @@ private:
 // Registers every backend of the realm's configuration with its dealer.
 void add_backend_procedures(Realm& realm, HttpBackends& backends);
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

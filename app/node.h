@@ -1,5 +1,6 @@
-// Joins the layers: one Realm per configured realm, a WebSocket endpoint for
-// each of its paths, the echo endpoint, and the plain-HTTP pages.
+// The composition root of a kreuz node: one Realm per configured realm, a
+// WebSocket endpoint for each of its paths, the echo endpoint, and the HTTP
+// site (operator pages, publish bridges, backends, static files).
 #pragma once
 
 #include <memory>
@@ -7,25 +8,25 @@
 #include <vector>
 
 #include "config/config.h"
-#include "router/http_api.h"
-#include "router/http_backend.h"
-#include "router/publish_bridge.h"
+#include "http/backends.h"
+#include "http/operator_pages.h"
+#include "http/publish_bridge.h"
+#include "http/static_files.h"
 #include "router/realm.h"
-#include "router/static_files.h"
 #include "router/timers.h"
 #include "websocket/server.h"
 
-namespace kreuz::router {
+namespace kreuz::app {
 
 // "kreuz/<version>", the serverIdent of WELCOME.
 std::string server_ident();
 
-class Router {
+class Node {
 public:
-    Router(const config::Config& config, ws::Server& server);
+    Node(const config::Config& config, ws::Server& server);
 
-    Realm* find_realm(const std::string& name);
-    const std::vector<std::unique_ptr<Realm>>& realms() const { return realms_; }
+    router::Realm* find_realm(const std::string& name);
+    const std::vector<std::unique_ptr<router::Realm>>& realms() const { return realms_; }
 
     // Takes over a configuration that config::restart_required() found
     // reloadable: every realm's rules, roles, users, limits, builtins,
@@ -33,25 +34,25 @@ public:
     // in flight finish under the configuration they started with.
     void reload(const config::Config& next);
 
-    // Aborts what the router itself has going (requests to HTTP backends) and
+    // Aborts what the node itself has going (requests to HTTP backends) and
     // closes its handles, so that the loop ends with nothing left open.
     void shutdown() { backends_.shutdown(); }
 
 private:
     std::string answer_http(const ws::HttpRequest& request, const ws::Connection& connection);
-    void add_procedures_and_bridge(Realm& realm);
+    void add_procedures_and_bridge(router::Realm& realm);
 
-    std::vector<std::unique_ptr<Realm>> realms_;
+    std::vector<std::unique_ptr<router::Realm>> realms_;
     // After realms_, so it is destroyed first: a callback it drops may hold a
     // CallReply, which looks for its session in a realm.
-    Timers timers_;
+    router::Timers timers_;
     // After realms_ for the same reason: aborting a request answers its call.
-    HttpBackends backends_;
+    http::HttpBackends backends_;
     // The publish bridges of the realms that have one.
-    std::vector<PublishBridge> bridges_;
-    HttpApiSources api_;
-    StaticFiles www_;
+    std::vector<http::PublishBridge> bridges_;
+    http::HttpApiSources api_;
+    http::StaticFiles www_;
     config::HttpConfig http_;
 };
 
-}  // namespace kreuz::router
+}  // namespace kreuz::app

@@ -1,6 +1,6 @@
-#include "router/form_encoding.h"
+#include "http/form_encoding.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 namespace {
 
@@ -56,4 +56,4 @@ std::string_view query_of(std::string_view target) {
     return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 }
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

@@ -8,7 +8,7 @@
 
 #include "websocket/http_request.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 class StaticFiles {
 public:
@@ -28,4 +28,4 @@ private:
 // Content-Type for a file name, by extension.
 std::string_view content_type_for(std::string_view path);
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

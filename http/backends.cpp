@@ -1,4 +1,4 @@
-#include "router/http_backend.h"
+#include "http/backends.h"
 
 #include <algorithm>
 #include <climits>
@@ -8,10 +8,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/prometheus.h"
 #include "router/realm.h"
 #include "router/session.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 namespace {
 
@@ -145,7 +146,7 @@ Procedure HttpBackends::procedure(Realm& realm, const config::BackendConfig& bac
 
 void HttpBackends::call(Endpoint& endpoint, Session& caller, const wamp::Call& call, CallReply reply) {
     if (!multi_) {
-        reply.error(error_uri::internal, "the router is shutting down");
+        reply.error(router::error_uri::internal, "the router is shutting down");
         return;
     }
     auto request = std::make_unique<Request>(endpoint, std::move(reply));
@@ -326,7 +327,7 @@ void HttpBackends::shutdown() {
         close_and_delete(timer_);
         timer_ = nullptr;
     }
-    for (auto& request : aborted) request->reply.error(error_uri::internal, "the router is shutting down");
+    for (auto& request : aborted) request->reply.error(router::error_uri::internal, "the router is shutting down");
 }
 
 void HttpBackends::close_watch(Watch* watch) {
@@ -445,4 +446,4 @@ void add_backend_procedures(Realm& realm, HttpBackends& backends) {
     }
 }
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

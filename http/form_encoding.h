@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 using FormFields = std::vector<std::pair<std::string, std::string>>;
 
@@ -22,4 +22,4 @@ std::optional<std::string> form_value(const FormFields& fields, std::string_view
 // The part of a request-target after the first '?', or empty.
 std::string_view query_of(std::string_view target);
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http

@@ -1,13 +1,14 @@
-#include "router/static_files.h"
+#include "http/static_files.h"
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "router/embedded_files.h"
+#include "http/embedded_files.h"
+#include "http/response.h"
 #include "websocket/handshake.h"
 
-namespace kreuz::router {
+namespace kreuz::http {
 
 namespace {
 
@@ -73,12 +74,8 @@ std::optional<std::string> StaticFiles::respond(const ws::HttpRequest& request) 
     }
     auto content = read(path);
     if (!content) return std::nullopt;
-    std::string response = "HTTP/1.1 200 OK\r\nContent-Type: ";
-    response += content_type_for(path);
-    response += "\r\nContent-Length: " + std::to_string(content->size()) +
-                "\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n";
-    response += *content;  // the connection leaves it out for HEAD
-    return response;
+    // The connection leaves the body out for HEAD.
+    return http_response(200, content_type_for(path), *content, {}, Caching::revalidate);
 }
 
-}  // namespace kreuz::router
+}  // namespace kreuz::http
