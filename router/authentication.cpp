@@ -136,9 +136,8 @@ void auth(Realm& realm, Session& session, const json& args, CallReply reply) {
         session.cancel(state.timeout);
         state.timeout = 0;
     }
-    state.role = pending.role;
-    const UriRules& rules = realm.rules_for(pending.role);
-    session.set_rules(rules);
+    session.set_role(pending.role);
+    const UriRules& rules = session.rules();
     spdlog::debug("[session {}] WAMP-CRA: authenticated {}", session.id(),
                   pending.signature ? "as " + pending.authkey : "anonymously");
     reply.result(rules.permissions());

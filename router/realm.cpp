@@ -42,7 +42,7 @@ void Realm::reconfigure(config::RealmConfig config) {
     rules_ = UriRules(config_.rules);
     build_roles_and_users();
     // The old rules are gone: nothing may point at them past this loop.
-    for (auto& [id, session] : sessions_) session->set_rules(rules_for(session->auth().role));
+    for (auto& [id, session] : sessions_) session->set_role(session->role());
 }
 
 const UriRules& Realm::rules_for(std::string_view role) const {

@@ -32,8 +32,11 @@ Overloaded(F...) -> Overloaded<F...>;
 }  // namespace
 
 Session::Session(Realm& realm, ws::Connection& connection, std::string id)
-    : realm_(realm), connection_(connection), id_(std::move(id)), rules_(&realm.rules_for(anonymous_role)) {
-    auth_.role = anonymous_role;
+    : realm_(realm),
+      connection_(connection),
+      id_(std::move(id)),
+      role_(anonymous_role),
+      rules_(&realm.rules_for(role_)) {
     if (const std::uint32_t timeout = realm_.config().auth.timeout_ms; timeout > 0) {
         auth_.timeout = after(timeout, [this] {
             spdlog::info("[session {}] not authenticated in time in realm {}; closing with 1008", id_,
@@ -54,7 +57,9 @@ Timers::Id Session::after(std::uint64_t delay_ms, std::function<void()> callback
     return *id;
 }
 
-void Session::set_rules(const UriRules& rules) {
+void Session::set_role(std::string role) {
+    role_ = std::move(role);
+    const UriRules& rules = realm_.rules_for(role_);
     rules_ = &rules;
     std::vector<std::string> revoked;
     for (const std::string& topic : subscriptions_) {

@@ -37,9 +37,6 @@ struct AuthState {
     std::unique_ptr<Pending> pending;
     bool authenticated = false;  // also after anonymous authentication
     std::string authkey;         // of the successful auth; empty when anonymous or none
-    // Whose rules the session follows. A name, not the rules: a reload
-    // replaces the rules and points every session at its role's new ones.
-    std::string role;  // anonymous_role until an auth succeeds
     Timers::Id timeout = 0;      // the auth timeout's timer, 0 when none is running
 };
 
@@ -53,9 +50,12 @@ public:
     // The rules of the session's role: the anonymous role's until an auth
     // succeeds, then those of the authenticated user's role.
     const UriRules& rules() const { return *rules_; }
-    // Switches to another role's rules. Subscriptions they do not allow end
-    // here, so that no session keeps receiving what its role may not see.
-    void set_rules(const UriRules& rules);
+    // Moves the session to `role` (or, after a reload, to its role's new
+    // rules): the role and the rules derived from it change together.
+    // Subscriptions the rules do not allow end here, so that no session keeps
+    // receiving what its role may not see.
+    void set_role(std::string role);
+    const std::string& role() const { return role_; }
     AuthState& auth() { return auth_; }
 
     // Runs `callback` after `delay_ms` unless the session has closed by then.
@@ -108,6 +108,10 @@ private:
     std::unordered_set<std::string> subscriptions_;
     std::size_t pending_calls_ = 0;
     std::size_t rejected_ = 0;
+    // Whose rules the session follows, anonymous_role until an auth succeeds.
+    // A name as well as the rules: a reload replaces the rules and points
+    // every session at its role's new ones. Both change only in set_role().
+    std::string role_;
     const UriRules* rules_;
     AuthState auth_;
     std::unordered_set<Timers::Id> timers_;  // pending callbacks of after()
