@@ -44,7 +44,8 @@ std::size_t Broker::publish(const wamp::Publish& publication, std::string_view p
     if (it == topics_.end()) return 0;
 
     // Exclude and eligible name session ids; turn them into sessions once,
-    // dropping ids that belong to nobody (section 3.7).
+    // dropping ids that belong to nobody (section 3.7), so that the rule
+    // compares pointers in the loop.
     auto sessions_of = [this](const std::vector<std::string>& ids) {
         std::vector<const Session*> out;
         out.reserve(ids.size());
@@ -54,23 +55,22 @@ std::size_t Broker::publish(const wamp::Publish& publication, std::string_view p
         std::sort(out.begin(), out.end());
         return out;
     };
-    std::vector<const Session*> excluded;
-    if (publication.exclude) {
-        excluded = sessions_of(*publication.exclude);
-    } else if (publication.exclude_me && !publisher_id.empty()) {
-        if (const Session* s = realm_.find_session(publisher_id)) excluded.push_back(s);
-    }
-    std::vector<const Session*> eligible;
-    if (publication.eligible) eligible = sessions_of(*publication.eligible);
+    const std::vector<const Session*> excluded =
+        publication.exclude ? sessions_of(*publication.exclude) : std::vector<const Session*>{};
+    const std::vector<const Session*> eligible =
+        publication.eligible ? sessions_of(*publication.eligible) : std::vector<const Session*>{};
+    const Session* publisher = publisher_id.empty() ? nullptr : realm_.find_session(publisher_id);
 
     std::shared_ptr<const std::string> frame;
     std::size_t receivers = 0;
     for (Session* subscriber : it->second) {
-        if (publication.eligible && !std::binary_search(eligible.begin(), eligible.end(), subscriber)) continue;
-        if (std::binary_search(excluded.begin(), excluded.end(), subscriber)) continue;
+        const bool receives = wamp::receives(
+            publication, [&] { return subscriber == publisher; },
+            [&] { return std::binary_search(eligible.begin(), eligible.end(), subscriber); },
+            [&] { return std::binary_search(excluded.begin(), excluded.end(), subscriber); });
         // A subscriber that this loop (or an earlier one) pushed over its queue
         // limit stays listed until the check phase ends it; it receives nothing.
-        if (!subscriber->open()) continue;
+        if (!receives || !subscriber->open()) continue;
         if (!frame) {
             frame = std::make_shared<const std::string>(
                 wamp::serialize(wamp::Event{publication.topic, publication.event}));

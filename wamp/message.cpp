@@ -465,9 +465,10 @@ ParseResult parse(std::string_view text) { return parse_document(text, nullptr);
 ParseResult parse(std::string_view text, JsonReader& reader) { return parse_document(text, &reader); }
 
 bool receives(const Publish& publish, std::string_view publisher_id, std::string_view subscriber_id) {
-    if (publish.eligible && !contains(*publish.eligible, subscriber_id)) return false;
-    if (publish.exclude) return !contains(*publish.exclude, subscriber_id);
-    return !(publish.exclude_me && subscriber_id == publisher_id);
+    return receives(
+        publish, [&] { return subscriber_id == publisher_id; },
+        [&] { return contains(*publish.eligible, subscriber_id); },
+        [&] { return contains(*publish.exclude, subscriber_id); });
 }
 
 std::string serialize(const Welcome& message) {

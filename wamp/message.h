@@ -142,7 +142,17 @@ std::optional<nlohmann::json> parse_json(std::string_view text, std::string& err
 // The receiver rule of a publication (digest 6.3): the subscriber must be in
 // `eligible` when that list is present, and must not be in the effective
 // exclude set, which is `exclude` when present, else {publisher} when
-// exclude_me, else empty.
+// exclude_me, else empty. The three questions about one subscriber are asked
+// only when the rule needs their answer, by callables that answer them the
+// caller's way: the broker compares sessions, not id strings.
+template <class IsPublisher, class InEligible, class InExclude>
+bool receives(const Publish& publish, IsPublisher is_publisher, InEligible in_eligible, InExclude in_exclude) {
+    if (publish.eligible && !in_eligible()) return false;
+    if (publish.exclude) return !in_exclude();
+    return !(publish.exclude_me && is_publisher());
+}
+
+// The rule for session ids.
 bool receives(const Publish& publish, std::string_view publisher_id, std::string_view subscriber_id);
 
 // Compact JSON in the layouts above. Strings that are not valid UTF-8 have
