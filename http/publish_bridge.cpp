@@ -82,17 +82,13 @@ std::vector<std::string> comma_list(const std::string& text) {
     return ids;
 }
 
-// The session ids of an exclude or eligible list in a JSON publication.
+// The session ids of an exclude or eligible list in a JSON publication; not a
+// list is a 400, the rest is wamp::read_session_ids's policy.
 std::vector<std::string> id_list(const json& value, const char* field, std::size_t index) {
-    if (!value.is_array()) throw Refusal{400, std::string(field) + " of publication " + std::to_string(index) +
-                                                 " must be a list of session ids"};
-    std::vector<std::string> ids;
-    for (const json& id : value) {
-        if (!id.is_string()) throw Refusal{400, std::string(field) + " of publication " + std::to_string(index) +
-                                                    " must contain session id strings only"};
-        ids.push_back(id.get<std::string>());
-    }
-    return ids;
+    std::optional<std::vector<std::string>> ids = wamp::read_session_ids(value);
+    if (!ids) throw Refusal{400, std::string(field) + " of publication " + std::to_string(index) +
+                                     " must be a list of session ids"};
+    return std::move(*ids);
 }
 
 json parse_event(std::string_view text, const char* what) {

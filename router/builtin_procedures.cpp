@@ -8,15 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-std::optional<std::vector<std::string>> id_list(const json& value) {
-    if (!value.is_array()) return std::nullopt;
-    std::vector<std::string> ids;
-    for (const auto& v : value) {
-        if (v.is_string()) ids.push_back(v.get<std::string>());
-    }
-    return ids;
-}
-
 // dispatch(topic, event, options): a publication made by the router on the
 // tester's behalf. The options follow the testsuite's testee: `exclude`
 // replaces everything; otherwise `excludeMe` (default true) excludes the
@@ -33,14 +24,14 @@ void testee_dispatch(Realm& realm, Session& caller, const json& args, CallReply 
     publication.event = args.size() > 1 ? args[1] : json(nullptr);
     publication.exclude_me = false;
     if (auto it = options.find("exclude"); it != options.end()) {
-        publication.exclude = id_list(*it).value_or(std::vector<std::string>{});
+        publication.exclude = wamp::read_session_ids(*it).value_or(std::vector<std::string>{});
     } else {
         auto me = options.find("excludeMe");
         const bool exclude_me = me == options.end() || me->is_null() || (me->is_boolean() && me->get<bool>());
         publication.exclude = exclude_me ? std::vector<std::string>{caller.id()} : std::vector<std::string>{};
     }
     if (auto it = options.find("eligible"); it != options.end()) {
-        auto eligible = id_list(*it);
+        auto eligible = wamp::read_session_ids(*it);
         if (eligible && !eligible->empty()) publication.eligible = std::move(eligible);
     }
     realm.broker().publish(publication, caller.id());

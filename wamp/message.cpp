@@ -131,17 +131,6 @@ private:
     const char* name_;
 };
 
-// Non-strings in an exclude or eligible list are dropped: they cannot match a
-// session id, and AutobahnPython drops ids it cannot map to a session too.
-std::vector<std::string> session_ids(json& list) {
-    std::vector<std::string> ids;
-    ids.reserve(list.size());
-    for (json& id : list) {
-        if (id.is_string()) ids.push_back(std::move(id.get_ref<std::string&>()));
-    }
-    return ids;
-}
-
 Welcome parse_welcome(json& doc) {
     Elements e(doc, "WELCOME");
     e.require_count(4, 4);
@@ -217,11 +206,11 @@ Publish parse_publish(json& doc) {
         if (fourth.is_boolean()) {
             m.exclude_me = fourth.get<bool>();
         } else if (fourth.is_array()) {
-            m.exclude = session_ids(fourth);
+            m.exclude = read_session_ids(fourth);
             m.exclude_me = false;
         }
     }
-    if (e.size() == 5 && doc[4].is_array()) m.eligible = session_ids(doc[4]);
+    if (e.size() == 5) m.eligible = read_session_ids(doc[4]);
     return m;
 }
 
@@ -463,6 +452,16 @@ ParseResult parse_document(std::string_view text, JsonReader* reader) {
 ParseResult parse(std::string_view text) { return parse_document(text, nullptr); }
 
 ParseResult parse(std::string_view text, JsonReader& reader) { return parse_document(text, &reader); }
+
+std::optional<std::vector<std::string>> read_session_ids(const json& list) {
+    if (!list.is_array()) return std::nullopt;
+    std::vector<std::string> ids;
+    ids.reserve(list.size());
+    for (const json& id : list) {
+        if (id.is_string()) ids.push_back(id.get<std::string>());
+    }
+    return ids;
+}
 
 bool receives(const Publish& publish, std::string_view publisher_id, std::string_view subscriber_id) {
     return receives(

@@ -155,6 +155,13 @@ bool receives(const Publish& publish, IsPublisher is_publisher, InEligible in_el
 // The rule for session ids.
 bool receives(const Publish& publish, std::string_view publisher_id, std::string_view subscriber_id);
 
+// The session ids of an exclude or eligible list, with the one policy of every
+// reader (PUBLISH, the testsuite's dispatch, the HTTP publish bridge): a value
+// that is not an array is no list (nullopt); entries that are not strings are
+// dropped, since they cannot name a session, as AutobahnPython drops ids it
+// cannot map to a session.
+std::optional<std::vector<std::string>> read_session_ids(const nlohmann::json& list);
+
 // Compact JSON in the layouts above. Strings that are not valid UTF-8 have
 // their bad bytes replaced by U+FFFD, so the output is always valid UTF-8.
 std::string serialize(const Welcome& message);

@@ -176,6 +176,21 @@ TEST_CASE("wamp message: invalid JSON") {
     }
 }
 
+TEST_CASE("wamp message: session id lists have one policy") {
+    using nlohmann::json;
+    CHECK(read_session_ids(json::parse(R"(["a", 5, null, "b", ["c"], {"d": 1}])")) ==
+          std::vector<std::string>{"a", "b"});
+    CHECK(read_session_ids(json::array()) == std::vector<std::string>{});
+    for (const char* not_a_list : {R"("a")", "5", "null", "{}", "true"}) {
+        CAPTURE(not_a_list);
+        CHECK_FALSE(read_session_ids(json::parse(not_a_list)).has_value());
+    }
+    // PUBLISH reads its lists with it
+    const auto publish = std::get<Publish>(std::get<Message>(parse(R"([7,"t",1,["a",2],["b",null]])")));
+    CHECK(publish.exclude == std::vector<std::string>{"a"});
+    CHECK(publish.eligible == std::vector<std::string>{"b"});
+}
+
 TEST_CASE("wamp message: the call id of a CALL whose arguments cannot be read") {
     const std::string deep = std::string(200, '[') + std::string(200, ']');
     for (const std::string& text :
