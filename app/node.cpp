@@ -6,6 +6,7 @@
 
 #include "router/authentication.h"
 #include "router/builtin_procedures.h"
+#include "router/websocket_session.h"
 #include "websocket/echo.h"
 
 namespace kreuz::app {
@@ -32,7 +33,9 @@ Node::Node(const config::Config& config, ws::Server& server)
             endpoint.policy.allowed_origins = realm_config.allowed_origins;
             endpoint.max_message_size = realm_config.max_message_size;
             router::Realm* target = realm.get();
-            endpoint.open = [target](ws::Connection& connection) { return target->open_session(connection); };
+            endpoint.open = [target](ws::Connection& connection) {
+                return router::open_websocket_session(*target, connection);
+            };
             server.add_endpoint(std::move(endpoint));
             spdlog::info("realm {} on {}", realm_config.name, path);
         }

@@ -62,16 +62,16 @@ std::uint64_t Realm::failure_delay_ms() {
     return static_cast<std::uint64_t>(std::min(delay(random_), 4 * mean));
 }
 
-std::unique_ptr<Session> Realm::open_session(ws::Connection& connection) {
+std::string Realm::new_session_id() const {
     std::string id = wamp::new_session_id();
     // 96 random bits make a clash all but impossible; all but is not never.
     while (sessions_.count(id) != 0) id = wamp::new_session_id();
-    auto session = std::make_unique<Session>(*this, connection, id);
-    sessions_.emplace(id, session.get());
+    return id;
+}
+
+void Realm::add_session(Session& session) {
+    sessions_.emplace(session.id(), &session);
     ++metrics_.sessions_opened;
-    session->send(wamp::serialize(wamp::Welcome{id, 1, welcome_ident_}));
-    spdlog::debug("[session {}] opened in realm {} from {}", id, config_.name, connection.remote_address());
-    return session;
 }
 
 void Realm::close_session(Session& session) {

@@ -63,9 +63,13 @@ public:
     // pointed at its role's new rules. Procedures are the node's to renew (app/node.h).
     void reconfigure(config::RealmConfig config);
 
-    // A new session on a freshly upgraded connection; WELCOME is queued.
-    std::unique_ptr<Session> open_session(ws::Connection& connection);
-    // The session's connection is closing: forget it everywhere.
+    // A session id no session of this realm has.
+    std::string new_session_id() const;
+    // The serverIdent of WELCOME.
+    const std::string& welcome_ident() const { return welcome_ident_; }
+    // Called by a new session (Session's constructor), and by a closing one
+    // (Session::on_close) to be forgotten everywhere.
+    void add_session(Session& session);
     void close_session(Session& session);
 
     Session* find_session(std::string_view id) const;

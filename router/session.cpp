@@ -31,17 +31,20 @@ Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
 
-Session::Session(Realm& realm, ws::Connection& connection, std::string id)
+Session::Session(Realm& realm, Transport& transport)
     : realm_(realm),
-      connection_(connection),
-      id_(std::move(id)),
+      transport_(transport),
+      id_(realm.new_session_id()),
       role_(anonymous_role),
       rules_(&realm.rules_for(role_)) {
+    realm_.add_session(*this);
+    send(wamp::serialize(wamp::Welcome{id_, 1, realm_.welcome_ident()}));
+    spdlog::debug("[session {}] opened in realm {} from {}", id_, realm_.name(), transport_.remote_address());
     if (const std::uint32_t timeout = realm_.config().auth.timeout_ms; timeout > 0) {
         auth_.timeout = after(timeout, [this] {
             spdlog::info("[session {}] not authenticated in time in realm {}; closing with 1008", id_,
                          realm_.name());
-            connection_.close(ws::close_code::policy_violation, "not authenticated in time");
+            transport_.close(ws::close_code::policy_violation, "not authenticated in time");
         });
     }
 }
@@ -76,14 +79,14 @@ void Session::cancel(Timers::Id id) {
 // not here once per receiver.
 void Session::send(std::shared_ptr<const std::string> message) {
     if (trace_) spdlog::info("[session {}] trace out: {}", id_, *message);
-    connection_.send(ws::Opcode::text, std::move(message));
+    transport_.send(std::move(message));
 }
 
 void Session::send(std::string&& message) {
     if (!open()) return;
     if (trace_) spdlog::info("[session {}] trace out: {}", id_, message);
     account_sent(message);
-    connection_.send(ws::Opcode::text, std::make_shared<const std::string>(std::move(message)));
+    transport_.send(std::make_shared<const std::string>(std::move(message)));
 }
 
 // Every message the router writes starts "[<type id>,", so the type is one
@@ -104,9 +107,9 @@ void Session::call_finished() {
     if (pending_calls_ > 0) --pending_calls_;
 }
 
-void Session::on_message(ws::Connection&, ws::Opcode opcode, std::string_view payload) {
+void Session::on_message(bool binary, std::string_view payload) {
     if (trace_) spdlog::info("[session {}] trace in: {}", id_, payload);
-    if (opcode != ws::Opcode::text) {
+    if (binary) {
         reject(ws::close_code::unsupported_data, "binary message on a WAMP session");
         return;
     }
@@ -193,7 +196,7 @@ void Session::handle(wamp::Message& message) {
 void Session::reject(std::uint16_t close_code, std::string_view what) {
     if (realm_.config().strict) {
         spdlog::info("[session {}] closing with {} (strict realm {}): {}", id_, close_code, realm_.name(), what);
-        connection_.close(close_code, what);
+        transport_.close(close_code, what);
         return;
     }
     if (++rejected_ <= logged_rejections) {
@@ -205,10 +208,10 @@ void Session::reject(std::uint16_t close_code, std::string_view what) {
 
 void Session::violate_limit(std::string_view what) {
     spdlog::warn("[session {}] {} in realm {}; closing with 1008", id_, what, realm_.name());
-    connection_.close(ws::close_code::policy_violation, what);
+    transport_.close(ws::close_code::policy_violation, what);
 }
 
-void Session::on_close(ws::Connection&, std::uint16_t code) {
+void Session::on_close(std::uint16_t code) {
     spdlog::debug("[session {}] closed ({})", id_, code);
     realm_.close_session(*this);
     // After close_session: a dropped callback may hold a CallReply, whose

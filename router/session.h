@@ -16,7 +16,8 @@
 #include "router/timers.h"
 #include "wamp/curie.h"
 #include "wamp/message.h"
-#include "websocket/connection.h"
+#include "router/transport.h"
+#include "websocket/frame.h"
 
 namespace kreuz::router {
 
@@ -40,9 +41,12 @@ struct AuthState {
     Timers::Id timeout = 0;      // the auth timeout's timer, 0 when none is running
 };
 
-class Session final : public ws::MessageHandler {
+class Session {
 public:
-    Session(Realm& realm, ws::Connection& connection, std::string id);
+    // Joins `realm` under a new session id and queues the WELCOME.
+    Session(Realm& realm, Transport& transport);
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     const std::string& id() const { return id_; }
     Realm& realm() { return realm_; }
@@ -67,7 +71,7 @@ public:
 
     // False once the connection has left the open state: the session is then
     // waiting for its on_close at the next safe point, and sends go nowhere.
-    bool open() const { return connection_.is_open(); }
+    bool open() const { return transport_.is_open(); }
 
     // Queue a serialized WAMP message; shared bytes go to many sessions at once.
     void send(std::shared_ptr<const std::string> message);
@@ -90,8 +94,11 @@ public:
     void set_trace(bool on) { trace_ = on; }
     bool trace() const { return trace_; }
 
-    void on_message(ws::Connection& connection, ws::Opcode opcode, std::string_view payload) override;
-    void on_close(ws::Connection& connection, std::uint16_t code) override;
+    // A complete message from the client (text, or binary, which WAMP v1 does not use).
+    void on_message(bool binary, std::string_view payload);
+    // The transport has closed (with `code`): leave the realm. Called once, at
+    // a safe point (router/transport.h); the session is destroyed after it.
+    void on_close(std::uint16_t code);
 
 private:
     void handle(wamp::Message& message);
@@ -102,7 +109,7 @@ private:
     void account_sent(std::string_view message);
 
     Realm& realm_;
-    ws::Connection& connection_;
+    Transport& transport_;
     std::string id_;
     wamp::PrefixMap prefixes_;
     std::unordered_set<std::string> subscriptions_;

@@ -1,0 +1,277 @@
+// The WAMP core without sockets: sessions on recording transports, a realm
+// built from YAML, and the safe point of the teardown rule played by the test
+// (end_closed()), so that what happens inside a fan-out, a forward or a reply
+// is checked step by step.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <uv.h>
+
+#include "config/loader.h"
+#include "router/authentication.h"
+#include "router/builtin_procedures.h"
+#include "router/realm.h"
+#include "router/session.h"
+#include "router/timers.h"
+#include "router/transport.h"
+#include "router/uris.h"
+#include "wamp/message.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace kreuz;
+using namespace kreuz::router;
+
+// Keeps what is sent; closes itself, as a connection over its queue limit
+// does, when a send would take it past `capacity` bytes.
+class RecordingTransport final : public Transport {
+public:
+    std::vector<json> received;
+    std::size_t capacity = SIZE_MAX;
+    std::size_t bytes = 0;
+    std::optional<std::uint16_t> closed_with;
+
+    bool is_open() const override { return !closed_with; }
+    void send(std::shared_ptr<const std::string> message) override {
+        if (closed_with) return;
+        if (bytes + message->size() > capacity) {
+            closed_with = 1008;  // what a queue over write_queue_limit gets
+            return;
+        }
+        bytes += message->size();
+        received.push_back(json::parse(*message));
+    }
+    void close(std::uint16_t code, std::string_view) override {
+        if (!closed_with) closed_with = code;
+    }
+    const std::string& remote_address() const override { return address_; }
+
+    // The messages of one type id, taken out.
+    std::vector<json> take(int type) {
+        std::vector<json> out;
+        std::erase_if(received, [&](const json& m) {
+            if (m[0] != type) return false;
+            out.push_back(m);
+            return true;
+        });
+        return out;
+    }
+
+private:
+    std::string address_ = "test";
+};
+
+struct Client {
+    RecordingTransport transport;
+    std::optional<Session> session;
+    bool ended = false;
+};
+
+// A realm on a loop that never runs: timers are scheduled and never fire.
+class Core {
+public:
+    explicit Core(const std::string& realm_yaml = "realms: [{name: r, paths: [/ws]}]")
+        : config_(config::parse_config(realm_yaml, "<test>")) {
+        uv_loop_init(&loop_);
+        timers_.emplace(&loop_);
+        realm_.emplace(config_.realms.at(0), "kreuz/test", *timers_);
+        add_builtin_procedures(*realm_);
+        add_auth_procedures(*realm_);
+        realm_->registrations().add_procedures();
+    }
+    ~Core() {
+        for (Client& c : clients_) {
+            if (!c.ended) c.session->on_close(1001);
+        }
+        realm_.reset();
+        timers_.reset();
+        uv_run(&loop_, UV_RUN_NOWAIT);
+        uv_loop_close(&loop_);
+    }
+
+    Realm& realm() { return *realm_; }
+
+    Client& connect(std::size_t capacity = SIZE_MAX) {
+        Client& c = clients_.emplace_back();
+        c.session.emplace(*realm_, c.transport);
+        REQUIRE(c.transport.take(wamp::Welcome::type_id).size() == 1);
+        c.transport.bytes = 0;  // the capacity counts from here
+        c.transport.capacity = capacity;
+        return c;
+    }
+
+    // The safe point: every session whose transport closed is told now, as
+    // the Server does at the start of its check phase.
+    std::size_t end_closed() {
+        std::size_t ended = 0;
+        for (Client& c : clients_) {
+            if (c.ended || !c.transport.closed_with) continue;
+            c.session->on_close(*c.transport.closed_with);
+            c.ended = true;
+            ++ended;
+        }
+        return ended;
+    }
+
+    static void send(Client& c, const json& message) { c.session->on_message(false, message.dump()); }
+
+private:
+    config::Config config_;
+    uv_loop_t loop_{};
+    std::optional<Timers> timers_;
+    std::optional<Realm> realm_;
+    std::list<Client> clients_;  // stable addresses: sessions point at their transports
+};
+
+constexpr int SUBSCRIBE = wamp::Subscribe::type_id;
+constexpr int PUBLISH = wamp::Publish::type_id;
+constexpr int CALL = wamp::Call::type_id;
+constexpr int CALLRESULT = wamp::CallResult::type_id;
+constexpr int CALLERROR = wamp::CallError::type_id;
+constexpr int EVENT = wamp::Event::type_id;
+
+}  // namespace
+
+TEST_CASE("router core: a subscriber dropped in the middle of a fan-out") {
+    Core core;
+    std::vector<Client*> subscribers;
+    for (int i = 0; i < 50; ++i) {
+        // The 10th and the 40th can take one event ([8,"t","first"]) but not two.
+        Client& c = core.connect(i == 10 || i == 40 ? 20 : SIZE_MAX);
+        Core::send(c, {SUBSCRIBE, "t"});
+        subscribers.push_back(&c);
+    }
+    Client& publisher = core.connect();
+    Core::send(publisher, {PUBLISH, "t", "first"});
+    Core::send(publisher, {PUBLISH, "t", "secnd"});  // closes #10 and #40 inside the loop
+    CHECK(core.realm().broker().subscriber_count("t") == 50);  // listed until the safe point
+    for (int i = 0; i < 50; ++i) {
+        const std::size_t expected = i == 10 || i == 40 ? 1 : 2;
+        CHECK(subscribers[i]->transport.take(EVENT).size() == expected);
+    }
+    CHECK(core.end_closed() == 2);
+    CHECK(core.realm().broker().subscriber_count("t") == 48);
+    Core::send(publisher, {PUBLISH, "t", "third"});
+    for (int i = 0; i < 50; ++i) CHECK(subscribers[i]->transport.take(EVENT).size() == (i == 10 || i == 40 ? 0 : 1));
+}
+
+TEST_CASE("router core: the publisher dropped by its own publication") {
+    Core core;
+    Client& other = core.connect();
+    Core::send(other, {SUBSCRIBE, "t"});
+    Client& publisher = core.connect(40);
+    Core::send(publisher, {SUBSCRIBE, "t"});
+    Core::send(publisher, {PUBLISH, "t", std::string(100, 'x'), false});
+    CHECK(publisher.transport.closed_with == 1008);
+    CHECK(other.transport.take(EVENT).size() == 1);  // the loop went on past it
+    CHECK(core.end_closed() == 1);
+    CHECK(core.realm().broker().subscriber_count("t") == 1);
+    CHECK(core.realm().session_count() == 1);
+}
+
+TEST_CASE("router core: receivers follow the 6.3 rule with sessions") {
+    Core core;
+    Client& a = core.connect();
+    Client& b = core.connect();
+    Client& c = core.connect();
+    for (Client* s : {&a, &b, &c}) Core::send(*s, {SUBSCRIBE, "t"});
+    auto got = [&] {
+        std::string who;
+        for (auto [name, s] : {std::pair{"a", &a}, std::pair{"b", &b}, std::pair{"c", &c}}) {
+            if (!s->transport.take(EVENT).empty()) who += name;
+        }
+        return who;
+    };
+    Core::send(a, {PUBLISH, "t", 1});  // excludeMe defaults to true
+    CHECK(got() == "bc");
+    Core::send(a, {PUBLISH, "t", 1, false});
+    CHECK(got() == "abc");
+    Core::send(a, {PUBLISH, "t", 1, {b.session->id(), "nobody"}});
+    CHECK(got() == "ac");
+    Core::send(a, {PUBLISH, "t", 1, json::array(), {c.session->id(), a.session->id()}});
+    CHECK(got() == "ac");
+    Core::send(a, {PUBLISH, "t", 1, {a.session->id()}, {a.session->id(), b.session->id()}});
+    CHECK(got() == "b");
+}
+
+TEST_CASE("router core: a callee dropped by the call forwarded to it") {
+    Core core("realms: [{name: r, paths: [/ws], callee_timeout: 60s}]");
+    Client& callee = core.connect(200);
+    Core::send(callee, {CALL, "r", procedure_uri::register_procedure, "p"});
+    REQUIRE(callee.transport.take(CALLRESULT).size() == 1);
+    Client& caller = core.connect();
+    Core::send(caller, {CALL, "c1", "p", std::string(50, 'a')});    // fits
+    Core::send(caller, {CALL, "c2", "p", std::string(500, 'b')});   // overflows the callee
+    CHECK(callee.transport.closed_with == 1008);
+    Core::send(caller, {CALL, "c3", "p", 3});                       // to a callee that is not open
+    CHECK(caller.transport.take(CALLERROR) ==
+          std::vector<json>{{CALLERROR, "c3", error_uri::callee_gone, "the session that served p has left"}});
+    // At the safe point both calls it held are answered at once, not after callee_timeout.
+    CHECK(core.end_closed() == 1);
+    const std::vector<json> errors = caller.transport.take(CALLERROR);
+    REQUIRE(errors.size() == 2);
+    for (const json& e : errors) CHECK(e[2] == error_uri::callee_gone);
+    Core::send(caller, {CALL, "c4", "p"});
+    CHECK(caller.transport.take(CALLERROR).at(0)[2] == error_uri::no_such_procedure);
+    Client& next = core.connect();
+    Core::send(next, {CALL, "r2", procedure_uri::register_procedure, "p"});
+    CHECK(next.transport.take(CALLRESULT).size() == 1);
+}
+
+TEST_CASE("router core: a caller dropped by its own answer") {
+    Core core;
+    Client& caller = core.connect(60);
+    Core::send(caller, {CALL, "e", procedure_uri::echo, std::string(100, 'x')});
+    CHECK(caller.transport.closed_with == 1008);
+    CHECK(core.end_closed() == 1);
+    CHECK(core.realm().session_count() == 0);
+    CHECK(core.realm().metrics().calls.results == 1);
+}
+
+TEST_CASE("router core: new rules for a session's role end the subscriptions they refuse") {
+    Core core;
+    Client& s = core.connect();
+    Core::send(s, {SUBSCRIBE, "http://example.com/public/a"});
+    Core::send(s, {SUBSCRIBE, "http://example.com/private/b"});
+    CHECK(s.session->subscriptions().size() == 2);
+    CHECK(s.session->role() == "anonymous");
+    const config::Config next = config::parse_config(R"(
+realms:
+  - name: r
+    paths: [/ws]
+    roles:
+      anonymous:
+        - {uri: "http://example.com/public/", prefix: true}
+)", "<test>");
+    core.realm().reconfigure(next.realms.at(0));
+    CHECK(s.session->role() == "anonymous");
+    CHECK(s.session->subscriptions().size() == 1);
+    CHECK(core.realm().broker().subscriber_count("http://example.com/private/b") == 0);
+    CHECK(core.realm().broker().subscriber_count("http://example.com/public/a") == 1);
+    Core::send(s, {SUBSCRIBE, "http://example.com/private/c"});
+    CHECK(s.session->subscriptions().size() == 1);
+}
+
+TEST_CASE("router core: limits close the session with 1008 and answer too many calls") {
+    Core core("realms: [{name: r, paths: [/ws], limits: {max_subscriptions: 2, max_pending_calls: 0}}]");
+    Client& s = core.connect();
+    Core::send(s, {CALL, "c", procedure_uri::ping});
+    CHECK(s.transport.take(CALLERROR).at(0)[2] == error_uri::too_many_pending_calls);
+    Core::send(s, {SUBSCRIBE, "a"});
+    Core::send(s, {SUBSCRIBE, "b"});
+    CHECK_FALSE(s.transport.closed_with);
+    Core::send(s, {SUBSCRIBE, "c"});
+    CHECK(s.transport.closed_with == 1008);
+    Core::send(s, {SUBSCRIBE, "d"});  // after the close, before the safe point: nothing changes
+    CHECK(s.session->subscriptions().size() == 2);
+    CHECK(core.end_closed() == 1);
+    CHECK(core.realm().broker().topic_count() == 0);
+}
