@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "config/cross_checks.h"
 #include "config/loader.h"
 #include "app/json_log.h"
 #include "app/node.h"

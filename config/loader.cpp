@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/cross_checks.h"
+
 namespace kreuz::config {
 
 namespace {
@@ -33,8 +35,6 @@ std::string describe_location(const std::string& file, int line, int column, con
     return out + message;
 }
 
-std::string quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
 std::string describe_node(const YAML::Node& node) {
     switch (node.Type()) {
         case YAML::NodeType::Sequence: return "a list";
@@ -42,16 +42,6 @@ std::string describe_node(const YAML::Node& node) {
         case YAML::NodeType::Scalar: return quote(node.Scalar());
         default: return "an empty value";
     }
-}
-
-// Sizes in messages are written the way the config would write them.
-std::string describe_size(std::uint64_t bytes) {
-    if (bytes != 0) {
-        for (const auto& [unit, shift] : {std::pair{"GiB", 30}, std::pair{"MiB", 20}, std::pair{"KiB", 10}}) {
-            if (bytes % (std::uint64_t{1} << shift) == 0) return std::to_string(bytes >> shift) + unit;
-        }
-    }
-    return std::to_string(bytes) + " bytes";
 }
 
 // Standard Base64 with "=" padding that decodes to exactly `bytes` bytes.
@@ -138,7 +128,7 @@ public:
         // order of the keys in the file.
         if (const Value* v = find(top, "limits")) config.limits = read_limits(*v, config.limits);
 
-        std::map<std::string, std::string, std::less<>> path_owners;
+        PathOwners path_owners;
         if (const Value* v = find(top, "realms")) {
             config.realms = read_realms(*v, config, path_owners);
         } else {
@@ -146,15 +136,16 @@ public:
             realm.name = "default";
             realm.paths = {"/ws"};
             realm.limits = config.limits;
-            path_owners["/ws"] = "the default realm (realms is not set)";
+            path_owners.claim("/ws", "the default realm (realms is not set)");
             config.realms.push_back(std::move(realm));
         }
         // Checked after the realms so that a clash always points at echo_path,
         // also when the realm it clashes with is the implicit default one.
         if (echo_path && !echo_path->node.IsNull()) {
             config.echo_path = read_path(*echo_path);
-            if (auto it = path_owners.find(config.echo_path); it != path_owners.end()) {
-                fail(*echo_path, quote(config.echo_path) + " is already the path of " + it->second);
+            if (std::string problem = reserved_path(config.echo_path); !problem.empty()) fail(*echo_path, problem);
+            if (std::string problem = path_owners.claim(config.echo_path, "the echo endpoint"); !problem.empty()) {
+                fail(*echo_path, problem);
             }
         }
         return config;
@@ -466,18 +457,11 @@ private:
         // the keys involved is in the file; the error points at the limit if it
         // is there, else at the key that outgrew it.
         const Value* queue_limit = find(m, "write_queue_limit");
-        if (ws.write_queue_limit < ws.write_high_water) {
-            fail(queue_limit ? *queue_limit : *find(m, "write_high_water"),
-                 "write_queue_limit (" + describe_size(ws.write_queue_limit) + ") must be at least write_high_water (" +
-                     describe_size(ws.write_high_water) +
-                     "): reading pauses at the high-water mark so that the queue can drain before the hard limit");
+        if (std::string problem = queue_limit_below_high_water(ws); !problem.empty()) {
+            fail(queue_limit ? *queue_limit : *find(m, "write_high_water"), problem);
         }
-        if (ws.write_queue_limit < ws.max_message_size) {
-            fail(queue_limit ? *queue_limit : *find(m, "max_message_size"),
-                 "write_queue_limit (" + describe_size(ws.write_queue_limit) + ") must be at least max_message_size (" +
-                     describe_size(ws.max_message_size) +
-                     "): a single message must fit in the write queue, or delivering one of the largest "
-                     "allowed messages closes the connection");
+        if (std::string problem = queue_limit_below_message_size(ws); !problem.empty()) {
+            fail(queue_limit ? *queue_limit : *find(m, "max_message_size"), problem);
         }
 
         if (const Value* v = find(m, "echo_path")) return *v;
@@ -688,7 +672,7 @@ private:
 
     // Read after the realm's roles, which a key's role must name.
     PublishBridgeConfig read_publish_bridge(const Value& value, const RealmConfig& realm, const Config& config,
-                                            std::map<std::string, std::string, std::less<>>& path_owners) const {
+                                            PathOwners& path_owners) const {
         const Mapping m = read_mapping(value, {"path", "max_body", "max_batch", "timestamp_window", "keys"});
         PublishBridgeConfig bridge;
         const Value* path = find(m, "path");
@@ -696,19 +680,14 @@ private:
         bridge.path = read_string(*path);
         if (!bridge.path.starts_with('/')) fail(*path, "must start with \"/\", got " + quote(bridge.path));
         if (bridge.path.find_first_of("?# ") != std::string::npos) fail(*path, "must be a plain path");
-        for (std::string_view reserved : {"/health", "/health/live", "/health/ready", "/metrics"}) {
-            if (bridge.path == reserved) fail(*path, quote(reserved) + " is kreuz's own page");
-        }
+        if (std::string problem = reserved_path(bridge.path); !problem.empty()) fail(*path, problem);
         const std::string owner = "the publish bridge of realm " + quote(realm.name) + " (line " +
                                   std::to_string(path->mark().line + 1) + ")";
-        if (auto [it, added] = path_owners.emplace(bridge.path, owner); !added) {
-            fail(*path, "path " + quote(bridge.path) + " is already used by " + it->second);
-        }
+        if (std::string problem = path_owners.claim(bridge.path, owner); !problem.empty()) fail(*path, problem);
         if (const Value* v = find(m, "max_body")) {
             bridge.max_body = read_size(*v, false);
-            if (bridge.max_body > config.websocket.http.max_body_bytes) {
-                fail(*v, describe_size(bridge.max_body) + " exceeds websocket.max_http_body (" +
-                             describe_size(config.websocket.http.max_body_bytes) + ")");
+            if (std::string problem = bridge_body_above_http_limit(bridge, config.websocket); !problem.empty()) {
+                fail(*v, problem);
             }
         } else {
             bridge.max_body = std::min(bridge.max_body, config.websocket.http.max_body_bytes);
@@ -851,7 +830,7 @@ private:
     // path_owners collects every realm path with a description of its owner,
     // for the messages about paths used twice.
     std::vector<RealmConfig> read_realms(const Value& value, const Config& config,
-                                         std::map<std::string, std::string, std::less<>>& path_owners) const {
+                                         PathOwners& path_owners) const {
         const std::vector<Value> items = read_list(value);
         if (items.empty()) fail(value, "at least one realm is needed");
         std::map<std::string, int, std::less<>> name_lines;
@@ -881,9 +860,7 @@ private:
                 std::string path = read_path(path_item);
                 const std::string owner = "realm " + quote(realm.name) + " (line " +
                                           std::to_string(path_item.mark().line + 1) + ")";
-                if (auto [it, added] = path_owners.emplace(path, owner); !added) {
-                    fail(path_item, quote(path) + " is already the path of " + it->second);
-                }
+                if (std::string problem = path_owners.claim(path, owner); !problem.empty()) fail(path_item, problem);
                 realm.paths.push_back(std::move(path));
             }
 
@@ -891,10 +868,9 @@ private:
             if (const Value* v = find(m, "strict")) realm.strict = read_bool(*v);
             if (const Value* v = find(m, "max_message_size")) {
                 realm.max_message_size = read_size(*v, true);
-                if (realm.max_message_size > config.websocket.max_message_size) {
-                    fail(*v, describe_size(realm.max_message_size) + " exceeds websocket.max_message_size (" +
-                                 describe_size(config.websocket.max_message_size) +
-                                 "), the bound the transport enforces for every endpoint");
+                if (std::string problem = realm_message_size_above_transport(realm, config.websocket);
+                    !problem.empty()) {
+                    fail(*v, problem);
                 }
             }
             realm.limits = config.limits;
@@ -1010,26 +986,6 @@ std::string restart_required(const Config& running, const Config& next) {
         if (a.accept_no_subprotocol != b.accept_no_subprotocol) return which + ".accept_no_subprotocol changed";
         if (a.allowed_origins != b.allowed_origins) return which + ".allowed_origins changed";
         if (a.max_message_size != b.max_message_size) return which + ".max_message_size changed";
-    }
-    return {};
-}
-
-std::string inconsistency(const Config& config) {
-    const ws::WebSocketOptions& ws = config.websocket;
-    if (ws.write_queue_limit < ws.write_high_water) return "write_queue_limit must be at least write_high_water";
-    if (ws.write_queue_limit < ws.max_message_size) return "write_queue_limit must be at least max_message_size";
-    std::set<std::string> paths;
-    for (const RealmConfig& realm : config.realms) {
-        if (realm.max_message_size > ws.max_message_size) {
-            return "realm " + realm.name + ": max_message_size exceeds websocket.max_message_size";
-        }
-        for (const std::string& path : realm.paths) {
-            if (!paths.insert(path).second) return "path " + path + " is served by two realms";
-        }
-    }
-    if (!config.echo_path.empty()) {
-        if (config.echo_path[0] != '/') return "echo path must start with '/'";
-        if (paths.count(config.echo_path)) return "echo path " + config.echo_path + " is already a realm's path";
     }
     return {};
 }

@@ -32,10 +32,6 @@ Config parse_config(std::string_view yaml_text, const std::string& file_name);
 // Reads and parses the file. An unreadable file is a ConfigError with line 0.
 Config load_config_file(const std::string& path);
 
-// The relations between keys that loading checks, for a Config changed after
-// loading (command-line overrides, which carry no line to point at). Returns
-// an empty string when they hold, else what is wrong.
-std::string inconsistency(const Config& config);
 
 // What a reload (SIGHUP) cannot take over without a restart: listeners,
 // WebSocket options, the echo path, the log format, and each realm's name,

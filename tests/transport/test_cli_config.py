@@ -61,7 +61,7 @@ def test_bad_config_refuses_to_start(tmp_path):
 def test_contradicting_command_line_refuses_to_start():
     r = run("--max-message-size", "100000000", "--port", "0")
     assert r.returncode == 1
-    assert "write_queue_limit must be at least max_message_size" in r.stderr
+    assert "write_queue_limit (64MiB) must be at least max_message_size (100000000 bytes)" in r.stderr
 
 
 def test_command_line_overrides_the_file(tmp_path, make_server):

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/cross_checks.h"
 #include "config/loader.h"
 
 using kreuz::config::Config;
@@ -19,6 +20,8 @@ using kreuz::config::default_config_yaml;
 using kreuz::config::load_config_file;
 using kreuz::config::parse_config;
 using kreuz::config::RealmConfig;
+using kreuz::config::inconsistency;
+using kreuz::config::queue_limit_below_message_size;
 
 namespace {
 
@@ -487,7 +490,7 @@ TEST_CASE("config: duplicate realm names and paths") {
 )");
     CHECK(path.line == 7);
     CHECK(path.key_path == "realms[1].paths[1]");
-    CHECK(contains(path.message, "already the path of realm \"a\" (line 3)"));
+    CHECK(contains(path.message, "path \"/shared\" is already used by realm \"a\" (line 3)"));
 
     const ConfigError same_realm = error_of("realms:\n  - name: a\n    paths: [/a, /a]\n");
     CHECK(same_realm.key_path == "realms[0].paths[1]");
@@ -500,11 +503,50 @@ realms:
 )");
     CHECK(echo.line == 2);
     CHECK(echo.key_path == "websocket.echo_path");
-    CHECK(contains(echo.message, "already the path of realm \"a\""));
+    CHECK(contains(echo.message, "is already used by realm \"a\""));
 
     const ConfigError implicit = error_of("websocket:\n  echo_path: /ws\n");
     CHECK(implicit.line == 2);
     CHECK(contains(implicit.message, "the default realm"));
+}
+
+TEST_CASE("config: the cross-key rules hold for a configuration changed after loading") {
+    // The command line lays its values over the file; the same rules apply.
+    Config config = parse_config(R"(realms:
+  - name: a
+    paths: [/ws]
+    publish_bridge: {path: /publish}
+)", "x.yaml");
+    CHECK(inconsistency(config).empty());
+    config.echo_path = "/publish";
+    CHECK(inconsistency(config) == "path \"/publish\" is already used by the publish bridge of realm \"a\"");
+    config.echo_path = "/ws";
+    CHECK(inconsistency(config) == "path \"/ws\" is already used by realm \"a\"");
+    config.echo_path = "/metrics";
+    CHECK(inconsistency(config) == "echo path \"/metrics\" is kreuz's own page");
+    config.echo_path = "echo";
+    CHECK(contains(inconsistency(config), "must start with"));
+    config.echo_path = "/echo";
+    CHECK(inconsistency(config).empty());
+    config.websocket.max_message_size = config.websocket.write_queue_limit + 1;
+    CHECK(inconsistency(config) == queue_limit_below_message_size(config.websocket));
+    CHECK(contains(inconsistency(config), "must be at least max_message_size"));
+    config.websocket.max_message_size = 1000;
+    config.realms[0].max_message_size = 2000;
+    CHECK(inconsistency(config) == "realm \"a\": max_message_size 2000 bytes exceeds websocket.max_message_size "
+                                   "(1000 bytes), the bound the transport enforces for every endpoint");
+
+    // ... and the loader says the same, at the line of the key.
+    const ConfigError echo_on_bridge = error_of(R"(websocket:
+  echo_path: /publish
+realms:
+  - name: a
+    paths: [/ws]
+    publish_bridge: {path: /publish}
+)");
+    CHECK(echo_on_bridge.line == 2);
+    CHECK(contains(echo_on_bridge.message, "path \"/publish\" is already used by the publish bridge of realm \"a\""));
+    CHECK(contains(error_of("websocket:\n  echo_path: /health\n").message, "\"/health\" is kreuz's own page"));
 }
 
 TEST_CASE("config: duplicate keys") {
