@@ -12,6 +12,7 @@
 #include <string_view>
 #include <typeinfo>
 
+#include "config/cross_checks.h"
 #include "config/loader.h"
 #include "fuzz_input.h"
 
