@@ -13,9 +13,6 @@ namespace kreuz::ws {
 
 namespace {
 
-// A message buffer that grew beyond this is released after delivery, so one
-// large message does not pin its memory to an otherwise idle connection.
-constexpr std::size_t kept_message_capacity = 1u << 20;
 // Frames handed to one write call; bounds the iovec array on the stack.
 constexpr std::size_t max_batch_frames = 64;
 // Plaintext encrypted per TLS write: large enough that a big message costs few
@@ -68,7 +65,7 @@ void Connection::start() {
     }
     http_ = std::make_unique<HttpRequestParser>(server_.options().http);
     if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read) != 0) {
-        destroy();
+        close_socket();
         return;
     }
     reading_ = true;
@@ -102,7 +99,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
         spdlog::debug("[conn {}] {} without closing handshake", self->id_,
                       nread == UV_EOF ? "peer closed TCP" : uv_strerror(static_cast<int>(nread)));
     }
-    self->destroy();
+    self->close_socket();
 }
 
 void Connection::handle_input(std::uint8_t* data, std::size_t size) {
@@ -139,7 +136,7 @@ void Connection::handle_tls_input(const std::uint8_t* data, std::size_t size) {
         if (r.status == TlsDecrypted::Status::peer_closed) {
             if (state_ == State::handshake || state_ == State::open || state_ == State::closing) {
                 spdlog::debug("[conn {}] peer sent TLS close_notify without closing handshake", id_);
-                destroy();
+                close_socket();
             }
             return;
         }
@@ -160,7 +157,7 @@ void Connection::fail_tls(std::string_view reason) {
         uv_buf_t buf = uv_buf_init(alert.data(), static_cast<unsigned>(alert.size()));
         uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
     }
-    destroy();
+    close_socket();
 }
 
 void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
@@ -173,7 +170,7 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     case HttpRequestParser::Status::incomplete:
         return;
     case HttpRequestParser::Status::error:
-        reject_handshake(http_error_response(http_->error_status(), http_->error_reason()),
+        send_final_response(http_error_response(http_->error_status(), http_->error_reason()),
                          http_->error_status(), http_->error_reason());
         return;
     case HttpRequestParser::Status::complete:
@@ -190,13 +187,13 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     const auto http = std::move(http_);
     const HttpRequest& request = http->request();
     if (!endpoint) {
-        reject_handshake(http_error_response(404, "no WebSocket endpoint at this path"), 404,
+        send_final_response(http_error_response(404, "no WebSocket endpoint at this path"), 404,
                          "no WebSocket endpoint at this path");
         return;
     }
     HandshakeResult result = accept_handshake(request, endpoint->policy);
     if (result.status != 101) {
-        reject_handshake(std::move(result.response), result.status, result.reason);
+        send_final_response(std::move(result.response), result.status, result.reason);
         return;
     }
     queue_raw(std::make_shared<const std::string>(std::move(result.response)));
@@ -208,7 +205,7 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     if (result.deflate) {
         const DeflateParams& p = *result.deflate;
         limits.allow_rsv1 = true;
-        inflater_ = std::make_unique<Inflater>(p.client_no_context_takeover);
+        assembler_.enable_inflate(p.client_no_context_takeover);
         deflater_ = std::make_unique<Deflater>(p.server_max_window_bits, p.server_no_context_takeover,
                                                endpoint->policy.deflate.mem_level);
         deflate_min_size_ = endpoint->policy.deflate.min_size;
@@ -216,9 +213,8 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     parser_.set_limits(limits);
     leave_handshake();
     state_ = State::open;
-    tokens_ = static_cast<double>(server_.options().message_burst);
-    tokens_at_ = now();
     last_message_ = now();
+    rate_limit_.reset(server_.options().message_burst, last_message_);
     spdlog::debug("[conn {}] WebSocket open on {} from {} (subprotocol '{}', deflate {})", id_, path_,
                   remote_address_, subprotocol_, deflater_ ? "on" : "off");
     ++server_.stats_.websockets_opened;
@@ -239,7 +235,7 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
 void Connection::start_plain_request(std::uint8_t* rest, std::size_t size) {
     const HttpRequest& request = http_->request();
     if (request.header("Transfer-Encoding")) {
-        reject_handshake(http_error_response(411, "request bodies need Content-Length"), 411,
+        send_final_response(http_error_response(411, "request bodies need Content-Length"), 411,
                          "chunked request body");
         return;
     }
@@ -249,13 +245,13 @@ void Connection::start_plain_request(std::uint8_t* rest, std::size_t size) {
         const bool digits = !value->empty() && value->size() <= 18 &&
                             std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!digits) {
-            reject_handshake(http_error_response(400, "invalid Content-Length"), 400, "invalid Content-Length");
+            send_final_response(http_error_response(400, "invalid Content-Length"), 400, "invalid Content-Length");
             return;
         }
         length = std::stoull(*value);
     }
     if (length > server_.options().http.max_body_bytes) {
-        reject_handshake(http_error_response(413, "request body too large"), 413, "request body too large");
+        send_final_response(http_error_response(413, "request body too large"), 413, "request body too large");
         return;
     }
     body_remaining_ = length;
@@ -285,7 +281,7 @@ void Connection::answer_plain_request() {
     if (http->request().method == "HEAD") {
         if (const std::size_t end = response.find("\r\n\r\n"); end != std::string::npos) response.resize(end + 4);
     }
-    reject_handshake(std::move(response), 0, "plain HTTP request");
+    send_final_response(std::move(response), 0, "plain HTTP request");
 }
 
 void Connection::refuse(int status, std::string_view reason) {
@@ -295,7 +291,7 @@ void Connection::refuse(int status, std::string_view reason) {
     if (tls_) {
         // An answer would first need a TLS handshake, the very work the guard
         // is there to spare; the client sees the connection close.
-        destroy();
+        close_socket();
         return;
     }
     closing_since_ = now();
@@ -308,96 +304,43 @@ void Connection::leave_handshake() {
     if (state_ == State::handshake) server_.handshake_finished();
 }
 
-void Connection::reject_handshake(std::string response, int status, std::string_view reason) {
+void Connection::send_final_response(std::string response, int status, std::string_view reason) {
     if (status != 0) spdlog::info("[conn {}] handshake from {} rejected: {} {}", id_, remote_address_, status, reason);
     http_.reset();
     queue_raw(std::make_shared<const std::string>(std::move(response)));
-    enter_draining();
+    start_draining();
 }
 
 // ---------------------------------------------------------------- frames in
 
-void Connection::on_message_begin(Opcode opcode, bool compressed) {
-    message_opcode_ = opcode;
-    message_compressed_ = compressed;
-    utf8_.reset();
-}
-
-bool Connection::accept_message_bytes(const std::uint8_t* data, std::size_t size) {
-    if (message_opcode_ != Opcode::text) return true;
-    const std::size_t valid = utf8_.feed(data, size);
-    if (valid == size) return true;
-    fail(close_code::invalid_payload, "invalid UTF-8 in text message");
-    return false;
-}
+void Connection::on_message_begin(Opcode opcode, bool compressed) { assembler_.begin(opcode, compressed); }
 
 bool Connection::on_message_data(const std::uint8_t* data, std::size_t size, bool last) {
     if (state_ != State::open) return true;  // closing: only the peer's Close matters now
-    const std::size_t limit = max_message_size_;
-    if (message_compressed_) {
-        const std::size_t before = message_.size();
-        Inflater::Result r = inflater_->feed(data, size, message_, limit);
-        if (r == Inflater::Result::ok && last) r = inflater_->finish(message_, limit);
-        if (r == Inflater::Result::too_big) {
-            fail(close_code::message_too_big, "message too big after inflation");
-            return false;
-        }
-        if (r == Inflater::Result::error) {
-            fail(close_code::invalid_payload, "invalid compressed data");
-            return false;
-        }
-        if (!accept_message_bytes(reinterpret_cast<const std::uint8_t*>(message_.data()) + before,
-                                  message_.size() - before)) {
-            return false;
-        }
-    } else {
-        if (!accept_message_bytes(data, size)) return false;
-        if (last && message_.empty()) {
-            // The whole message is in this read: hand it on without a copy.
-            if (message_opcode_ == Opcode::text && !utf8_.at_boundary()) {
-                fail(close_code::invalid_payload, "text message ends inside a UTF-8 sequence");
-                return false;
-            }
-            deliver({reinterpret_cast<const char*>(data), size});
-            return true;
-        }
-        message_.append(reinterpret_cast<const char*>(data), size);
-    }
-    if (!last) return true;
-    if (message_opcode_ == Opcode::text && !utf8_.at_boundary()) {
-        fail(close_code::invalid_payload, "text message ends inside a UTF-8 sequence");
+    const MessageAssembler::Step step = assembler_.feed(data, size, last, max_message_size_);
+    switch (step.status) {
+    case MessageAssembler::Step::Status::more:
+        return true;
+    case MessageAssembler::Step::Status::failed:
+        fail_connection(step.code, step.reason);
         return false;
+    case MessageAssembler::Step::Status::message:
+        break;
     }
-    deliver(message_);
-    if (message_.capacity() > kept_message_capacity) {
-        std::string().swap(message_);
-    } else {
-        message_.clear();
-    }
-    return true;
-}
-
-bool Connection::take_message_token() {
-    const double rate = server_.options().message_rate;
-    if (rate <= 0) return true;
-    const std::uint64_t t = now();
-    tokens_ = std::min(static_cast<double>(server_.options().message_burst),
-                       tokens_ + static_cast<double>(t - tokens_at_) * rate / 1000.0);
-    tokens_at_ = t;
-    if (tokens_ < 1) return false;
-    tokens_ -= 1;
+    deliver(step.message);
+    assembler_.delivered();
     return true;
 }
 
 void Connection::deliver(std::string_view payload) {
     last_message_ = now();
-    if (!take_message_token()) {
-        spdlog::warn("[conn {}] {} exceeds {} messages/s, closing", id_, remote_address_,
-                     server_.options().message_rate);
-        fail(close_code::policy_violation, "message rate limit exceeded");
+    const WebSocketOptions& o = server_.options();
+    if (!rate_limit_.take(o.message_rate, o.message_burst, last_message_)) {
+        spdlog::warn("[conn {}] {} exceeds {} messages/s, closing", id_, remote_address_, o.message_rate);
+        fail_connection(close_code::policy_violation, "message rate limit exceeded");
         return;
     }
-    if (handler_ && !session_end_pending_) handler_->on_message(*this, message_opcode_, payload);
+    if (handler_ && !session_end_pending_) handler_->on_message(*this, assembler_.opcode(), payload);
 }
 
 bool Connection::on_control(Opcode opcode, const std::uint8_t* payload, std::size_t size) {
@@ -409,17 +352,17 @@ bool Connection::on_control(Opcode opcode, const std::uint8_t* payload, std::siz
 
     std::uint16_t code = close_code::no_status;
     if (size == 1) {
-        fail(close_code::protocol_error, "close frame with a 1-byte payload");
+        fail_connection(close_code::protocol_error, "close frame with a 1-byte payload");
         return false;
     }
     if (size >= 2) {
         code = static_cast<std::uint16_t>((payload[0] << 8) | payload[1]);
         if (!is_valid_close_code(code)) {
-            fail(close_code::protocol_error, "invalid close code");
+            fail_connection(close_code::protocol_error, "invalid close code");
             return false;
         }
         if (!is_valid_utf8(payload + 2, size - 2)) {
-            fail(close_code::invalid_payload, "close reason is not valid UTF-8");
+            fail_connection(close_code::invalid_payload, "close reason is not valid UTF-8");
             return false;
         }
     }
@@ -427,22 +370,22 @@ bool Connection::on_control(Opcode opcode, const std::uint8_t* payload, std::siz
         spdlog::debug("[conn {}] peer sent Close {}", id_, code);
         // Echo the peer's code (RFC 6455 5.5.1); a Close without code gets one without code.
         queue_control(Opcode::close, payload, size >= 2 ? 2 : 0);
-        end_session(code);
+        request_session_end(code);
     }
-    enter_draining();
+    start_draining();
     return false;
 }
 
-void Connection::on_protocol_error(std::uint16_t code, const char* reason) { fail(code, reason); }
+void Connection::on_protocol_error(std::uint16_t code, const char* reason) { fail_connection(code, reason); }
 
 // ---------------------------------------------------------------- closing
 
-void Connection::fail(std::uint16_t code, std::string_view reason) {
+void Connection::fail_connection(std::uint16_t code, std::string_view reason) {
     if (state_ == State::open) {
         spdlog::info("[conn {}] failing connection from {}: {} {}", id_, remote_address_, code, reason);
         close(code, reason);
     }
-    if (state_ == State::closing) enter_draining();
+    if (state_ == State::closing) start_draining();
 }
 
 void Connection::close(std::uint16_t code, std::string_view reason) {
@@ -457,21 +400,21 @@ void Connection::close(std::uint16_t code, std::string_view reason) {
     queue_control(Opcode::close, payload, 2 + n);
     state_ = State::closing;
     closing_since_ = now();
-    end_session(code);
+    request_session_end(code);
     arm_timer();
 }
 
 void Connection::close_for_shutdown() {
     switch (state_) {
     case State::handshake:
-        destroy();
+        close_socket();
         break;
     case State::open:
         if (server_.options().shutdown_drop) {
             // What is queued still leaves, then the FIN: no Close frame, so the
             // peer sees an unclean close (1006) and a reconnecting client does.
-            end_session(close_code::abnormal);
-            enter_draining();
+            request_session_end(close_code::abnormal);
+            start_draining();
         } else {
             close(close_code::going_away, "server shutting down");
         }
@@ -484,7 +427,7 @@ void Connection::close_for_shutdown() {
 // Deferred by the teardown rule (connection.h): this runs inside sends, reads
 // and handler callbacks, where the handler may be on the stack or in a list
 // that is being walked.
-void Connection::end_session(std::uint16_t code) {
+void Connection::request_session_end(std::uint16_t code) {
     if (!handler_ || session_end_pending_) return;
     session_end_pending_ = true;
     session_end_code_ = code;
@@ -498,7 +441,7 @@ void Connection::finish_session() {
     handler->on_close(*this, session_end_code_);
 }
 
-void Connection::enter_draining() {
+void Connection::start_draining() {
     if (state_ == State::draining || state_ == State::closed) return;
     leave_handshake();
     state_ = State::draining;
@@ -511,11 +454,11 @@ void Connection::enter_draining() {
     arm_timer();
 }
 
-void Connection::destroy() {
+void Connection::close_socket() {
     if (state_ == State::closed) return;
     leave_handshake();
     state_ = State::closed;
-    end_session(close_code::abnormal);
+    request_session_end(close_code::abnormal);
     server_.unschedule_flush(this);
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_handle_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_handle_closed);
@@ -601,7 +544,7 @@ void Connection::after_queue_change() {
                      queued_bytes_, o.write_queue_limit);
         ++server_.stats_.slow_consumers;
         drop_unsent();
-        fail(close_code::policy_violation, "slow consumer");
+        fail_connection(close_code::policy_violation, "slow consumer");
         return;
     }
     if (queued_bytes_ > o.write_high_water && above_high_water_since_ == 0) {
@@ -697,7 +640,7 @@ void Connection::flush(FlushBudget& budget) {
         if (written == UV_EAGAIN) written = 0;
         if (written < 0) {
             spdlog::debug("[conn {}] write failed: {}", id_, uv_strerror(written));
-            destroy();
+            close_socket();
             return;
         }
         budget.write_bytes -= std::min(budget.write_bytes, static_cast<std::size_t>(written));
@@ -708,7 +651,7 @@ void Connection::flush(FlushBudget& budget) {
         nbufs = gather(bufs, nframes, ready, write_headers_.get());
         write_req_.data = this;
         if (uv_write(&write_req_, stream, bufs, static_cast<unsigned>(nbufs), on_write) != 0) {
-            destroy();
+            close_socket();
             return;
         }
         in_flight_ = nframes;
@@ -781,7 +724,7 @@ void Connection::flush_tls(FlushBudget& budget) {
         if (written == UV_EAGAIN) written = 0;
         if (written < 0) {
             spdlog::debug("[conn {}] write failed: {}", id_, uv_strerror(written));
-            destroy();
+            close_socket();
             return;
         }
         budget.write_bytes -= std::min(budget.write_bytes, static_cast<std::size_t>(written));
@@ -799,7 +742,7 @@ void Connection::flush_tls(FlushBudget& budget) {
         tls_writing_ = true;
         buf = uv_buf_init(tls_in_flight_.data() + written, static_cast<unsigned>(tls_in_flight_.size() - written));
         write_req_.data = this;
-        if (uv_write(&write_req_, stream, &buf, 1, on_tls_write) != 0) destroy();
+        if (uv_write(&write_req_, stream, &buf, 1, on_tls_write) != 0) close_socket();
         return;
     }
     if (out.capacity() > kept_tls_output) std::string().swap(out);
@@ -811,7 +754,7 @@ void Connection::on_tls_write(uv_write_t* req, int status) {
     if (self->state_ == State::closed) return;
     if (status < 0) {
         spdlog::debug("[conn {}] write failed: {}", self->id_, uv_strerror(status));
-        self->destroy();
+        self->close_socket();
         return;
     }
     self->tls_writing_ = false;
@@ -830,7 +773,7 @@ void Connection::on_write(uv_write_t* req, int status) {
     if (self->state_ == State::closed) return;
     if (status < 0) {
         spdlog::debug("[conn {}] write failed: {}", self->id_, uv_strerror(status));
-        self->destroy();
+        self->close_socket();
         return;
     }
     for (; self->in_flight_ > 0; --self->in_flight_) {
@@ -861,12 +804,12 @@ void Connection::after_drain() {
     shutdown_sent_ = true;
     shutdown_req_ = std::make_unique<uv_shutdown_t>();
     shutdown_req_->data = this;
-    if (uv_shutdown(shutdown_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) destroy();
+    if (uv_shutdown(shutdown_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) close_socket();
 }
 
 void Connection::on_shutdown(uv_shutdown_t* req, int status) {
     auto* self = static_cast<Connection*>(req->data);
-    if (status < 0 && self->state_ != State::closed) self->destroy();
+    if (status < 0 && self->state_ != State::closed) self->close_socket();
 }
 
 // ---------------------------------------------------------------- timers
@@ -919,10 +862,10 @@ void Connection::on_tick() {
                 // No channel to send a 408 on.
                 spdlog::info("[conn {}] TLS handshake with {} not finished within {} ms, closing", id_,
                              remote_address_, o.handshake_timeout_ms);
-                destroy();
+                close_socket();
                 return;
             }
-            reject_handshake(http_error_response(408, "handshake timeout"), 408, "handshake timeout");
+            send_final_response(http_error_response(408, "handshake timeout"), 408, "handshake timeout");
             return;
         }
         break;
@@ -932,12 +875,12 @@ void Connection::on_tick() {
                          queued_bytes_, t - above_high_water_since_);
             ++server_.stats_.slow_consumers;
             drop_unsent();
-            fail(close_code::policy_violation, "slow consumer");
+            fail_connection(close_code::policy_violation, "slow consumer");
             return;
         }
         if (o.ping_interval_ms) {
             if (ping_sent_ && t >= ping_sent_ + o.pong_timeout_ms) {
-                fail(close_code::going_away, "pong timeout");
+                fail_connection(close_code::going_away, "pong timeout");
                 return;
             }
             if (!ping_sent_ && t >= last_receive_ + o.ping_interval_ms) {
@@ -955,7 +898,7 @@ void Connection::on_tick() {
     case State::draining:
         if (t >= closing_since_ + o.close_timeout_ms) {
             spdlog::debug("[conn {}] close timeout, dropping TCP", id_);
-            destroy();
+            close_socket();
             return;
         }
         break;

@@ -1,12 +1,23 @@
 // One accepted TCP socket from the first byte of its HTTP head to the end of
-// the WebSocket closing handshake. The state machine:
+// the WebSocket closing handshake. The state machine, with the member that
+// takes each step:
 //
-//   handshake --101--> open --Close sent/received or failure--> closing
-//             \--error response--------------------------------> draining
+//   handshake --101--> open --close(): our Close--------------> closing
+//       |                |  \--fail_connection(): a Close with
+//       |                |     the error code (RFC 6455 7.1.7)--> closing
+//       |                \--peer's Close echoed------------------------> draining
+//       \--send_final_response(): an HTTP error or a plain-HTTP answer--> draining
+//   closing --peer's Close, or close timeout--> draining
+//   draining --queue empty: FIN; peer's FIN or close timeout--> closed
+//   any --close_socket(): socket lost or given up--> closed (uv_close started;
+//         the Server frees the object once both handles are closed)
+//
 //   closing: our Close is out; input is parsed only to find the peer's Close.
-//   draining: nothing more will be sent; once the write queue is empty the
-//   write side is shut down and input is discarded until the peer's FIN or the
-//   close timeout, so that our last bytes are not destroyed by an RST.
+//   draining (start_draining()): nothing more will be sent; once the write
+//   queue is empty the write side is shut down and input is discarded until
+//   the peer's FIN or the close timeout, so that our last bytes are not
+//   destroyed by an RST.
+//   Every step out of open calls request_session_end(), see below.
 //
 // The teardown rule: a connection that stops being open never tears down its
 // handler on the spot. Leaving the open state (a Close sent or received, a
@@ -34,6 +45,7 @@
 #include "websocket/frame_queue.h"
 #include "websocket/handshake.h"
 #include "websocket/http_request.h"
+#include "websocket/message_assembler.h"
 #include "websocket/tls.h"
 #include "websocket/utf8.h"
 
@@ -88,7 +100,7 @@ public:
     const std::string& remote_ip() const { return remote_ip_; }
     const std::string& subprotocol() const { return subprotocol_; }
     const std::string& path() const { return path_; }
-    bool deflate_enabled() const { return inflater_ != nullptr; }
+    bool deflate_enabled() const { return assembler_.inflate_enabled(); }
     std::size_t queued_bytes() const { return queued_bytes_; }
 
     // Queue a message; ignored unless the connection is open.
@@ -112,7 +124,7 @@ private:
     // schedules itself again for the next turn).
     void flush(FlushBudget& budget);
     // Called by Server at a safe point: tell the handler the session is over
-    // and destroy it, if end_session() asked for that.
+    // and destroy it, if request_session_end() asked for that.
     void finish_session();
 
     static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
@@ -130,7 +142,7 @@ private:
     void start_plain_request(std::uint8_t* rest, std::size_t size);
     void collect_body(const std::uint8_t* data, std::size_t size);
     void answer_plain_request();
-    void reject_handshake(std::string response, int status, std::string_view reason);
+    void send_final_response(std::string response, int status, std::string_view reason);
 
     // FrameSink
     void on_message_begin(Opcode opcode, bool compressed) override;
@@ -138,14 +150,12 @@ private:
     bool on_control(Opcode opcode, const std::uint8_t* payload, std::size_t size) override;
     void on_protocol_error(std::uint16_t code, const char* reason) override;
 
-    bool accept_message_bytes(const std::uint8_t* data, std::size_t size);
     void deliver(std::string_view payload);
-    void fail(std::uint16_t code, std::string_view reason);
-    void enter_draining();
+    void fail_connection(std::uint16_t code, std::string_view reason);
+    void start_draining();
     void leave_handshake();
-    bool take_message_token();
-    void end_session(std::uint16_t code);
-    void destroy();
+    void request_session_end(std::uint16_t code);
+    void close_socket();
 
     void queue_frame(Opcode opcode, SharedBytes payload, bool rsv1, bool deflate_pending = false);
     std::size_t deflate_pending_frames(std::size_t& budget);
@@ -196,11 +206,7 @@ private:
     std::unique_ptr<MessageHandler> handler_;
 
     FrameParser parser_;
-    Opcode message_opcode_ = Opcode::text;
-    bool message_compressed_ = false;
-    std::string message_;
-    Utf8Validator utf8_;
-    std::unique_ptr<Inflater> inflater_;
+    MessageAssembler assembler_;
     std::unique_ptr<Deflater> deflater_;
     std::size_t deflate_min_size_ = 0;
     std::size_t max_message_size_ = 0;
@@ -220,7 +226,7 @@ private:
     bool reading_ = false;
     bool shutdown_sent_ = false;
     bool admitted_ = false;  // counted by the Server's per-address guard
-    bool session_end_pending_ = false;  // end_session() ran; the Server will call finish_session()
+    bool session_end_pending_ = false;  // request_session_end() ran; the Server will call finish_session()
     std::uint16_t session_end_code_ = 0;
 
     // wss:// only; set by Server before start(). The write queue holds
@@ -234,9 +240,7 @@ private:
 
     // Timer bookkeeping, in uv_now() milliseconds.
     std::uint64_t accepted_at_ = 0;
-    // Message rate limit: a token bucket refilled by elapsed time.
-    double tokens_ = 0;
-    std::uint64_t tokens_at_ = 0;
+    MessageRateLimit rate_limit_;
     std::uint64_t last_receive_ = 0;
     std::uint64_t last_message_ = 0;
     std::uint64_t ping_sent_ = 0;       // 0: no ping outstanding

@@ -159,7 +159,7 @@ void Server::open_connection(const Listener& listener, int fd) {
     connections_.emplace(connection, std::move(owned));
     if (uv_tcp_open(&connection->tcp_, fd) != 0) {
         ::close(fd);
-        connection->destroy();
+        connection->close_socket();
         return;
     }
     if (listener.tls) connection->tls_ = std::make_unique<TlsSession>(*listener.tls);

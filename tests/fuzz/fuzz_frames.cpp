@@ -1,8 +1,9 @@
 // Client frames -> messages, as an open connection processes them: FrameParser
-// fed the stream in the pieces the input chooses, with a sink that does what
-// websocket/connection.cpp does with the events (UTF-8 validation of text,
-// inflation of compressed messages, reassembly, Close checks) and then sends
-// every message back compressed, as an echo endpoint with deflate would.
+// fed the stream in the pieces the input chooses, with a sink that hands the
+// data events to the connection's own MessageAssembler (UTF-8 validation of
+// text, inflation of compressed messages, reassembly), checks Close frames
+// with the connection's rule, and sends every message back compressed, as an
+// echo endpoint with deflate would.
 //
 // Switches (fuzz_input.h):
 //   0    permessage-deflate was agreed (RSV1 allowed)
@@ -24,6 +25,7 @@
 #include "fuzz_input.h"
 #include "websocket/deflate.h"
 #include "websocket/frame.h"
+#include "websocket/message_assembler.h"
 #include "websocket/utf8.h"
 
 namespace {
@@ -40,7 +42,8 @@ struct Settings {
 class ConnectionSink final : public FrameSink {
 public:
     // `echo` is off for the reference run, which only has to give the same log.
-    ConnectionSink(const Settings& settings, bool echo) : settings_(settings), inflater_(settings.no_context_takeover) {
+    ConnectionSink(const Settings& settings, bool echo) : settings_(settings) {
+        if (settings.limits.allow_rsv1) assembler_.enable_inflate(settings.no_context_takeover);
         if (echo) {
             deflater_ = std::make_unique<Deflater>(settings.echo_window_bits, settings.no_context_takeover, 8);
             peer_inflater_ = std::make_unique<Inflater>(settings.no_context_takeover);
@@ -56,40 +59,30 @@ public:
         check(opcode == Opcode::text || opcode == Opcode::binary);
         check(!compressed || settings_.limits.allow_rsv1);
         in_message_ = true;
-        opcode_ = opcode;
         compressed_ = compressed;
         wire_bytes_ = 0;
-        utf8_.reset();
-        message_.clear();
+        assembler_.begin(opcode, compressed);
     }
 
     bool on_message_data(const std::uint8_t* data, std::size_t size, bool last) override {
         check(!stopped_ && in_message_);
         wire_bytes_ += size;
         check(wire_bytes_ <= wire_limit());
-        const std::size_t limit = settings_.limits.max_message_size;
-        if (compressed_) {
-            const std::size_t before = message_.size();
-            Inflater::Result r = inflater_.feed(data, size, message_, limit);
-            if (r == Inflater::Result::ok && last) r = inflater_.finish(message_, limit);
-            // The inflater may go one byte past the limit to see that it is
-            // exceeded, never further: that is its promise against bombs.
-            check(message_.size() <= limit + 1);
-            if (r != Inflater::Result::ok) return fail();
-            check(message_.size() <= limit);
-            if (!accept_text(reinterpret_cast<const std::uint8_t*>(message_.data()) + before,
-                             message_.size() - before)) {
-                return fail();
-            }
-        } else {
-            if (!accept_text(data, size)) return fail();
-            message_.append(reinterpret_cast<const char*>(data), size);
-            check(message_.size() <= limit);
+        const MessageAssembler::Step step = assembler_.feed(data, size, last, settings_.limits.max_message_size);
+        switch (step.status) {
+        case MessageAssembler::Step::Status::more:
+            check(!last);
+            return true;
+        case MessageAssembler::Step::Status::failed:
+            check(step.code == close_code::invalid_payload || step.code == close_code::message_too_big);
+            return fail();
+        case MessageAssembler::Step::Status::message:
+            check(last);
+            break;
         }
-        if (!last) return true;
         in_message_ = false;
-        if (opcode_ == Opcode::text && !utf8_.at_boundary()) return fail();
-        deliver();
+        deliver(step.message);
+        assembler_.delivered();
         return true;
     }
 
@@ -126,10 +119,6 @@ private:
         return compressed_ ? limit + (limit >> 6) + 1024 : limit;
     }
 
-    bool accept_text(const std::uint8_t* data, std::size_t size) {
-        return opcode_ != Opcode::text || utf8_.feed(data, size) == size;
-    }
-
     // Whether a piece failed on UTF-8, inflation or size can depend on the
     // cuts (an invalid byte may be seen before or after the output that is
     // too big), so the log only says that the connection failed here.
@@ -139,38 +128,34 @@ private:
         return false;
     }
 
-    void deliver() {
-        check(message_.size() <= settings_.limits.max_message_size);
-        if (opcode_ == Opcode::text) {
-            check(is_valid_utf8(reinterpret_cast<const std::uint8_t*>(message_.data()), message_.size()));
+    void deliver(std::string_view message) {
+        check(message.size() <= settings_.limits.max_message_size);
+        if (assembler_.opcode() == Opcode::text) {
+            check(is_valid_utf8(reinterpret_cast<const std::uint8_t*>(message.data()), message.size()));
         }
-        log_.push_back("message " + std::to_string(static_cast<int>(opcode_)) + " " + message_);
-        if (deflater_) echo();
-        message_.clear();
+        log_.push_back("message " + std::to_string(static_cast<int>(assembler_.opcode())) + " " + std::string(message));
+        if (deflater_) echo(message);
     }
 
     // The reply a peer receives must inflate to the message exactly.
-    void echo() {
+    void echo(std::string_view message) {
         std::string compressed;
-        check(deflater_->compress(message_, compressed));
+        check(deflater_->compress(message, compressed));
         std::string inflated;
         Inflater::Result r = peer_inflater_->feed(reinterpret_cast<const std::uint8_t*>(compressed.data()),
-                                                  compressed.size(), inflated, message_.size());
-        if (r == Inflater::Result::ok) r = peer_inflater_->finish(inflated, message_.size());
-        check(r == Inflater::Result::ok && inflated == message_);
+                                                  compressed.size(), inflated, message.size());
+        if (r == Inflater::Result::ok) r = peer_inflater_->finish(inflated, message.size());
+        check(r == Inflater::Result::ok && inflated == message);
     }
 
     const Settings& settings_;
-    Inflater inflater_;
+    MessageAssembler assembler_;
     std::unique_ptr<Deflater> deflater_;
     std::unique_ptr<Inflater> peer_inflater_;
-    Utf8Validator utf8_;
     bool stopped_ = false;
     bool in_message_ = false;
-    Opcode opcode_ = Opcode::text;
     bool compressed_ = false;
     std::uint64_t wire_bytes_ = 0;
-    std::string message_;
     std::vector<std::string> log_;
 };
 
