@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes BENCHMARKS.md from what bench/run.sh collected.
 
-usage: report.py META COMMANDS RESULTS [CALLGRIND [BYSTANDER]] > BENCHMARKS.md
+usage: report.py META COMMANDS RESULTS [CALLGRIND [BYSTANDER [ATTACK]]] > BENCHMARKS.md
   META      key=value lines (date, nproc, cpu, kernel, peer states, versions, ...)
   COMMANDS  name<TAB>system<TAB>server command<TAB>kreuz-bench command, one run a line
   RESULTS   the JSON line of each kreuz-bench run, with "system" added
   CALLGRIND the JSON lines of bench/callgrind.py
   BYSTANDER the JSON lines of bench/bystander.py
+  ATTACK    the JSON line of bench/attack.py
 """
 import json
 import sys
@@ -373,6 +374,29 @@ def bystander_section(path):
     return out
 
 
+def attack_section(path):
+    out = ["## Memory through an attack",
+           "",
+           "`python3 bench/attack.py build/kreuz [--idle N] [--churn N]`: kreuz with its default configuration; "
+           "N idle sessions connect and stay, then, with them open, the churn sessions of "
+           "tests/wamp/test_attack.py come and go from 4 threads (RSTs, half-closes, cuts in the handshake "
+           "and in frames) while kreuz's RSS is sampled every 20 ms; then the idle sessions close.",
+           "",
+           "| idle | churn | RSS before KiB | with idle KiB | bytes per idle connection | peak KiB | after KiB | "
+           "churn sessions/s | connections left |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    try:
+        with open(path) as f:
+            rows = [json.loads(line) for line in f if line.startswith("{")]
+    except OSError as e:
+        return out + [f"attack figures are missing: {e}"]
+    for r in rows:
+        out.append(f"| {r['idle']:,} | {r['churn']:,} | {r['rss_before_kib']:,} | {r['rss_with_idle_kib']:,} | "
+                   f"{r['bytes_per_idle_connection']:,} | {r['rss_peak_kib']:,} | {r['rss_after_kib']:,} | "
+                   f"{r['churn_sessions_per_s']:,} | {r['connections_left']:.0f} |")
+    return out
+
+
 def mask(command):
     parts = command.split()
     masked = []
@@ -499,6 +523,9 @@ def main():
     if len(sys.argv) > 5:
         w.append("")
         w.extend(bystander_section(sys.argv[5]))
+    if len(sys.argv) > 6:
+        w.append("")
+        w.extend(attack_section(sys.argv[6]))
     w.append("")
     w.append("## Results")
     lines = summary(results)

@@ -386,7 +386,15 @@ for args in "--subscribers 0 --seconds 5" "--subscribers 200" "--subscribers 200
 done
 cat "$work/bystander.jsonl"
 
+# ---- memory before, at the peak of and after an attack (bench/attack.py)
+echo "== attack: RSS with 5,000 idle sessions and 20,000 abrupt ones"
+if ! timeout --kill-after=5 300 /usr/bin/python3 "$root/bench/attack.py" "$kreuz" >"$work/attack.jsonl"; then
+  echo "bench/run.sh: attack.py failed" >&2
+  failed=1
+fi
+cat "$work/attack.jsonl"
+
 python3 "$root/bench/report.py" "$work/meta.txt" "$work/commands.txt" "$work/results.jsonl" "$work/callgrind.jsonl" \
-  "$work/bystander.jsonl" >"$out"
+  "$work/bystander.jsonl" "$work/attack.jsonl" >"$out"
 echo "bench/run.sh: wrote $out"
 exit "$failed"

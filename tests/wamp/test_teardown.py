@@ -75,7 +75,7 @@ async def flood(publisher, topic, bystander, size=60 * KiB, events=None, srv=Non
     return i
 
 
-@pytest.mark.parametrize("subscribers", [1, 4, 200])
+@pytest.mark.parametrize("subscribers", [1, 4, 50, 200])
 async def test_slow_subscribers_dropped_mid_fanout(make_server, subscribers):
     srv = make_server(CONFIG)
     topic = unique("slow")
