@@ -77,9 +77,9 @@ void Session::cancel(Timers::Id id) {
 
 // Shared bytes are the broker's EVENTs: it counts them once per publication,
 // not here once per receiver.
-void Session::send(std::shared_ptr<const std::string> message) {
+void Session::send(const std::shared_ptr<const std::string>& message) {
     if (trace_) spdlog::info("[session {}] trace out: {}", id_, *message);
-    transport_.send(std::move(message));
+    transport_.send(message);
 }
 
 void Session::send(std::string&& message) {

@@ -74,7 +74,7 @@ public:
     bool open() const { return transport_.is_open(); }
 
     // Queue a serialized WAMP message; shared bytes go to many sessions at once.
-    void send(std::shared_ptr<const std::string> message);
+    void send(const std::shared_ptr<const std::string>& message);
     // A message serialized for this session alone: its buffer becomes the frame's payload, uncopied.
     void send(std::string&& message);
 

@@ -17,8 +17,10 @@ public:
 
     // False once the connection has left the open state; sends are then ignored.
     virtual bool is_open() const = 0;
-    // One text message. Shared bytes may be queued on many transports at once.
-    virtual void send(std::shared_ptr<const std::string> message) = 0;
+    // One text message. Shared bytes may be queued on many transports at once;
+    // a transport that keeps them takes its own reference, so a fan-out
+    // passes one down without a reference count change per layer.
+    virtual void send(const std::shared_ptr<const std::string>& message) = 0;
     // Starts closing with a WebSocket close code. A send may close a transport
     // too (a queue over its limit). Either way the session is told in
     // Session::on_close at the next safe point of the loop, never inside the

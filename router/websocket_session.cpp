@@ -11,8 +11,8 @@ void WebSocketSession::on_message(ws::Connection&, ws::Opcode opcode, std::strin
 
 void WebSocketSession::on_close(ws::Connection&, std::uint16_t code) { session_.on_close(code); }
 
-void WebSocketSession::send(std::shared_ptr<const std::string> message) {
-    connection_.send(ws::Opcode::text, std::move(message));
+void WebSocketSession::send(const std::shared_ptr<const std::string>& message) {
+    connection_.send(ws::Opcode::text, message);
 }
 
 void WebSocketSession::close(std::uint16_t code, std::string_view reason) { connection_.close(code, reason); }

@@ -23,7 +23,7 @@ public:
 
     // Transport
     bool is_open() const override { return connection_.is_open(); }
-    void send(std::shared_ptr<const std::string> message) override;
+    void send(const std::shared_ptr<const std::string>& message) override;
     void close(std::uint16_t code, std::string_view reason) override;
     const std::string& remote_address() const override { return connection_.remote_address(); }
 

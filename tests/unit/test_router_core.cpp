@@ -40,7 +40,7 @@ public:
     std::optional<std::uint16_t> closed_with;
 
     bool is_open() const override { return !closed_with; }
-    void send(std::shared_ptr<const std::string> message) override {
+    void send(const std::shared_ptr<const std::string>& message) override {
         if (closed_with) return;
         if (bytes + message->size() > capacity) {
             closed_with = 1008;  // what a queue over write_queue_limit gets
