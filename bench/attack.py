@@ -16,7 +16,6 @@ import json
 import os
 import resource
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,6 +23,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "wamp"))
+
+import kreuz_process  # noqa: E402
 
 from test_attack import churn  # noqa: E402
 from wampclient import get_request, http_raw, read_http_head, upgrade_request  # noqa: E402
@@ -53,22 +54,9 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     log = tempfile.TemporaryFile()
-    server = subprocess.Popen([args.kreuz, "--host", "127.0.0.1", "--port", str(port), "--log-level", "error"],
-                              stdout=log, stderr=subprocess.STDOUT)
+    server, port = kreuz_process.start(args.kreuz, log, log_level="error")
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
         time.sleep(0.2)
         before = rss_kib(server.pid)
 

@@ -17,24 +17,17 @@ import argparse
 import json
 import multiprocessing
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "wamp"))
 
+import kreuz_process  # noqa: E402
 from wampclient import RawSession  # noqa: E402
 
 ECHO = "http://api.wamp.ws/procedure#echo"
 EVENT_BYTES = 60 * 1024
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):
@@ -79,20 +72,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
 
-    port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="kreuz-bystander-", suffix=".log", delete=False)
-    server = subprocess.Popen([args.kreuz, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warn"],
-                              stdout=log, stderr=subprocess.STDOUT)
+    server, port = kreuz_process.start(args.kreuz, log)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
         topic = "http://example.com/bystander"
         subscribers = []
         for _ in range(args.subscribers):

@@ -348,6 +348,15 @@ def callgrind_section(path):
     return out
 
 
+def json_lines(path, what):
+    """The JSON objects of a script's output file, and what to print instead when it is missing."""
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.startswith("{")], ""
+    except OSError as e:
+        return [], f"{what} figures are missing: {e}"
+
+
 def bystander_section(path):
     out = ["## A bystander while slow consumers are dropped",
            "",
@@ -362,11 +371,9 @@ def bystander_section(path):
            "| subscribers | deflate | run s | publications | dropped | bystander calls | p50 ms | p99 ms | "
            "max ms | kreuz CPU s |",
            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    try:
-        with open(path) as f:
-            rows = [json.loads(line) for line in f if line.startswith("{")]
-    except OSError as e:
-        return out + [f"bystander figures are missing: {e}"]
+    rows, missing = json_lines(path, "bystander")
+    if missing:
+        return out + [missing]
     for r in rows:
         out.append(f"| {r['subscribers']} | {'yes' if r['deflate'] else 'no'} | {r['seconds']} | "
                    f"{r['publications']:,} | {r['dropped']} | {r['calls']} | {r['p50_ms']} | {r['p99_ms']} | "
@@ -385,11 +392,9 @@ def attack_section(path):
            "| idle | churn | RSS before KiB | with idle KiB | bytes per idle connection | peak KiB | after KiB | "
            "churn sessions/s | connections left |",
            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    try:
-        with open(path) as f:
-            rows = [json.loads(line) for line in f if line.startswith("{")]
-    except OSError as e:
-        return out + [f"attack figures are missing: {e}"]
+    rows, missing = json_lines(path, "attack")
+    if missing:
+        return out + [missing]
     for r in rows:
         out.append(f"| {r['idle']:,} | {r['churn']:,} | {r['rss_before_kib']:,} | {r['rss_with_idle_kib']:,} | "
                    f"{r['bytes_per_idle_connection']:,} | {r['rss_peak_kib']:,} | {r['rss_after_kib']:,} | "
