@@ -44,6 +44,50 @@ std::string describe_node(const YAML::Node& node) {
     }
 }
 
+// A whole file, or which step failed ("open" or "read") and why: one reader
+// for the configuration file, secret files and the TLS files' check.
+struct FileRead {
+    std::string text;
+    const char* failed_step = nullptr;
+    std::string reason;
+};
+
+FileRead read_whole_file(const std::string& path) {
+    FileRead result;
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (!file) {
+        result.failed_step = "open";
+        result.reason = std::strerror(errno);
+        return result;
+    }
+    char buffer[8192];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) result.text.append(buffer, n);
+    // fopen succeeds on a directory; reading from it is what fails. errno is
+    // read before fclose, which may overwrite it.
+    if (std::ferror(file) != 0) {
+        result.failed_step = "read";
+        result.reason = std::strerror(errno);
+    }
+    std::fclose(file);
+    return result;
+}
+
+// Where each name of a list or mapping was first seen, for the "... is
+// already used at line N" errors: one helper for every such check.
+template <class Key>
+class FirstSeen {
+public:
+    // 0 when `key` is new (it is recorded at `line`), else the line it was first seen at.
+    int earlier(const Key& key, int line) {
+        auto [it, added] = lines_.emplace(key, line);
+        return added ? 0 : it->second;
+    }
+
+private:
+    std::map<Key, int, std::less<>> lines_;
+};
+
 // Standard Base64 with "=" padding that decodes to exactly `bytes` bytes.
 bool is_base64_of(std::string_view text, std::size_t bytes) {
     if (text.size() != 4 * ((bytes + 2) / 3)) return false;
@@ -382,14 +426,9 @@ private:
     std::string read_readable_file(const Value& value) const {
         const std::string path = read_string(value);
         if (path.empty()) fail(value, "must not be empty");
-        std::FILE* file = std::fopen(path.c_str(), "rb");
-        if (!file) fail(value, "cannot read " + quote(path) + ": " + std::strerror(errno));
-        // fopen succeeds on a directory; reading from it is what fails.
-        std::fgetc(file);
-        const bool failed = std::ferror(file) != 0;
-        const std::string reason = failed ? std::strerror(errno) : "";
-        std::fclose(file);
-        if (failed) fail(value, "cannot read " + quote(path) + ": " + reason);
+        if (const FileRead file = read_whole_file(path); file.failed_step) {
+            fail(value, "cannot read " + quote(path) + ": " + file.reason);
+        }
         return path;
     }
 
@@ -510,15 +549,15 @@ private:
 
     std::vector<UriRule> read_rules(const Value& value) const {
         std::vector<UriRule> rules;
-        std::map<std::string, int, std::less<>> uri_lines;
+        FirstSeen<std::string> uri_lines;
         for (const Value& item : read_list(value)) {
             const Mapping m = read_mapping(item, {"uri", "prefix", "publish", "subscribe", "call", "register"});
             const Value* uri = find(m, "uri");
             if (!uri) fail(item, "missing required key \"uri\"");
             UriRule rule;
             rule.uri = read_string(*uri);
-            if (auto [it, added] = uri_lines.emplace(rule.uri, uri->mark().line + 1); !added) {
-                fail(*uri, "a rule for " + quote(rule.uri) + " is already at line " + std::to_string(it->second));
+            if (const int first = uri_lines.earlier(rule.uri, uri->mark().line + 1)) {
+                fail(*uri, "a rule for " + quote(rule.uri) + " is already at line " + std::to_string(first));
             }
             if (const Value* v = find(m, "prefix")) rule.prefix = read_bool(*v);
             if (const Value* v = find(m, "publish")) rule.publish = read_bool(*v);
@@ -537,16 +576,16 @@ private:
             fail(value, "expected a mapping of role names to lists of rules, got " + describe_node(value.node));
         }
         std::map<std::string, std::vector<UriRule>, std::less<>> roles;
-        std::map<std::string, int, std::less<>> name_lines;
+        FirstSeen<std::string> name_lines;
         for (auto it = value.node.begin(); it != value.node.end(); ++it) {
             const YAML::Node key = it->first;
             if (!key.IsScalar()) fail(key.Mark(), value.path, "role names must be names, got " + describe_node(key));
             const std::string& name = key.Scalar();
             const std::string path = child_path(value.path, name);
             if (name.empty()) fail(key.Mark(), path, "a role name must not be empty");
-            if (auto [at, added] = name_lines.emplace(name, key.Mark().line + 1); !added) {
+            if (const int first = name_lines.earlier(name, key.Mark().line + 1)) {
                 fail(key.Mark(), path,
-                     "duplicate key " + quote(name) + "; it is first set at line " + std::to_string(at->second));
+                     "duplicate key " + quote(name) + "; it is first set at line " + std::to_string(first));
             }
             roles.emplace(name, read_rules({it->second, path, key.Mark()}));
         }
@@ -562,14 +601,14 @@ private:
         if (const Value* v = find(m, "timeout")) auth.timeout_ms = read_duration_ms(*v, true);
         if (const Value* v = find(m, "failure_delay")) auth.failure_delay_ms = read_duration_ms(*v, true);
         if (const Value* v = find(m, "users")) {
-            std::map<std::string, int, std::less<>> key_lines;
+            FirstSeen<std::string> key_lines;
             for (const Value& item : read_list(*v)) auth.users.push_back(read_user(item, realm, key_lines));
         }
         return auth;
     }
 
     AuthUser read_user(const Value& item, const RealmConfig& realm,
-                       std::map<std::string, int, std::less<>>& key_lines) const {
+                       FirstSeen<std::string>& key_lines) const {
         const Mapping m = read_mapping(item, {"key", "role", "secret", "secret_env", "secret_file", "derived_key",
                                               "salt", "iterations", "keylen"});
         AuthUser user;
@@ -577,8 +616,8 @@ private:
         if (!key) fail(item, "missing required key \"key\"");
         user.key = read_string(*key);
         if (user.key.empty()) fail(*key, "must not be empty");
-        if (auto [it, added] = key_lines.emplace(user.key, key->mark().line + 1); !added) {
-            fail(*key, "user key " + quote(user.key) + " is already used at line " + std::to_string(it->second));
+        if (const int first = key_lines.earlier(user.key, key->mark().line + 1)) {
+            fail(*key, "user key " + quote(user.key) + " is already used at line " + std::to_string(first));
         }
 
         // In an open realm every session may do everything whatever its role,
@@ -695,7 +734,7 @@ private:
         if (const Value* v = find(m, "max_batch")) bridge.max_batch = read_integer<std::size_t>(*v, 1);
         if (const Value* v = find(m, "timestamp_window")) bridge.timestamp_window_ms = read_duration_ms(*v, false);
         if (const Value* v = find(m, "keys")) {
-            std::map<std::string, int, std::less<>> key_lines;
+            FirstSeen<std::string> key_lines;
             for (const Value& item : read_list(*v)) {
                 const Mapping km = read_mapping(item, {"key", "secret", "secret_env", "secret_file", "role"});
                 BridgeKey key;
@@ -703,8 +742,8 @@ private:
                 if (!name) fail(item, "missing required key \"key\"");
                 key.key = read_string(*name);
                 if (key.key.empty()) fail(*name, "must not be empty");
-                if (auto [it, added] = key_lines.emplace(key.key, name->mark().line + 1); !added) {
-                    fail(*name, "key " + quote(key.key) + " is already used at line " + std::to_string(it->second));
+                if (const int first = key_lines.earlier(key.key, name->mark().line + 1)) {
+                    fail(*name, "key " + quote(key.key) + " is already used at line " + std::to_string(first));
                 }
                 std::string_view source_name;
                 const Value* source = find_secret(km, item, {"secret", "secret_env", "secret_file"}, source_name);
@@ -724,16 +763,11 @@ private:
     // A secret kept out of the configuration file. The line break that ends
     // the file is not part of the secret.
     std::string read_secret_file(const Value& value, const std::string& path) const {
-        std::FILE* file = std::fopen(path.c_str(), "rb");
-        if (!file) fail(value, "cannot open " + quote(path) + ": " + std::strerror(errno));
-        std::string text;
-        char buffer[4096];
-        std::size_t n = 0;
-        while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
-        const bool failed = std::ferror(file) != 0;
-        const std::string reason = failed ? std::strerror(errno) : "";
-        std::fclose(file);
-        if (failed) fail(value, "cannot read " + quote(path) + ": " + reason);
+        FileRead file = read_whole_file(path);
+        if (file.failed_step) {
+            fail(value, std::string("cannot ") + file.failed_step + " " + quote(path) + ": " + file.reason);
+        }
+        std::string text = std::move(file.text);
         if (text.ends_with('\n')) text.pop_back();
         if (text.ends_with('\r')) text.pop_back();
         return text;
@@ -742,7 +776,7 @@ private:
     std::vector<BackendConfig> read_backends(const Value& value) const {
         std::vector<BackendConfig> backends;
         // (procedure, prefix) -> line: the same one twice would leave one of them unused.
-        std::map<std::pair<std::string, bool>, int> procedure_lines;
+        FirstSeen<std::pair<std::string, bool>> procedure_lines;
         for (const Value& item : read_list(value)) {
             const Mapping m = read_mapping(
                 item, {"procedure", "prefix", "url", "timeout_ms", "max_concurrent", "max_queued", "headers"});
@@ -753,9 +787,9 @@ private:
             if (backend.procedure.empty()) fail(*procedure, "must not be empty");
             if (const Value* v = find(m, "prefix")) backend.prefix = read_bool(*v);
             const std::pair key{backend.procedure, backend.prefix};
-            if (auto [it, added] = procedure_lines.emplace(key, procedure->mark().line + 1); !added) {
+            if (const int first = procedure_lines.earlier(key, procedure->mark().line + 1)) {
                 fail(*procedure, std::string(backend.prefix ? "a prefix backend" : "a backend") + " for " +
-                                     quote(backend.procedure) + " is already at line " + std::to_string(it->second));
+                                     quote(backend.procedure) + " is already at line " + std::to_string(first));
             }
 
             const Value* url = find(m, "url");
@@ -790,7 +824,7 @@ private:
             fail(value, "expected a mapping of header names to values, got " + describe_node(value.node));
         }
         std::map<std::string, std::string> headers;
-        std::map<std::string, int, std::less<>> name_lines;  // by lowercase name: HTTP names ignore case
+        FirstSeen<std::string> name_lines;  // by lowercase name: HTTP names ignore case
         for (auto it = value.node.begin(); it != value.node.end(); ++it) {
             const YAML::Node key = it->first;
             if (!key.IsScalar()) fail(key.Mark(), value.path, "header names must be names, got " + describe_node(key));
@@ -808,9 +842,9 @@ private:
             if (lower == "content-type" || lower == "content-length" || lower == "transfer-encoding") {
                 fail(key.Mark(), path, quote(name) + " is set by the router (the body is JSON)");
             }
-            if (auto [at, added] = name_lines.emplace(lower, key.Mark().line + 1); !added) {
+            if (const int first = name_lines.earlier(lower, key.Mark().line + 1)) {
                 fail(key.Mark(), path,
-                     "duplicate header " + quote(name) + "; it is first set at line " + std::to_string(at->second));
+                     "duplicate header " + quote(name) + "; it is first set at line " + std::to_string(first));
             }
             const Value header{it->second, path, key.Mark()};
             std::string text = read_string(header);
@@ -833,7 +867,7 @@ private:
                                          PathOwners& path_owners) const {
         const std::vector<Value> items = read_list(value);
         if (items.empty()) fail(value, "at least one realm is needed");
-        std::map<std::string, int, std::less<>> name_lines;
+        FirstSeen<std::string> name_lines;
         std::vector<RealmConfig> realms;
         for (const Value& item : items) {
             const Mapping m = read_mapping(item, {"name", "paths", "accept_no_subprotocol", "strict",
@@ -847,9 +881,9 @@ private:
             realm.name = read_string(*name);
             if (realm.name.empty()) fail(*name, "must not be empty");
             const int name_line = name->mark().line + 1;
-            if (auto [it, added] = name_lines.emplace(realm.name, name_line); !added) {
+            if (const int first = name_lines.earlier(realm.name, name_line)) {
                 fail(*name,
-                     "realm name " + quote(realm.name) + " is already used at line " + std::to_string(it->second));
+                     "realm name " + quote(realm.name) + " is already used at line " + std::to_string(first));
             }
 
             const Value* paths = find(m, "paths");
@@ -957,18 +991,11 @@ Config parse_config(std::string_view yaml_text, const std::string& file_name) {
 }
 
 Config load_config_file(const std::string& path) {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (!file) throw ConfigError(path, 0, 0, "", std::string("cannot open: ") + std::strerror(errno));
-    std::string text;
-    char buffer[8192];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
-    const bool failed = std::ferror(file) != 0;
-    // errno is read before fclose, which may overwrite it.
-    const std::string reason = failed ? std::strerror(errno) : "";
-    std::fclose(file);
-    if (failed) throw ConfigError(path, 0, 0, "", "cannot read: " + reason);
-    return parse_config(text, path);
+    const FileRead file = read_whole_file(path);
+    if (file.failed_step) {
+        throw ConfigError(path, 0, 0, "", std::string("cannot ") + file.failed_step + ": " + file.reason);
+    }
+    return parse_config(file.text, path);
 }
 
 std::string restart_required(const Config& running, const Config& next) {
