@@ -44,15 +44,18 @@ std::string describe_node(const YAML::Node& node) {
     }
 }
 
-// A whole file, or which step failed ("open" or "read") and why: one reader
-// for the configuration file, secret files and the TLS files' check.
+// At most `max_bytes` of a file (`larger` says there was more), or which
+// step failed ("open" or "read") and why: one reader for the configuration
+// file, secret files and the TLS files' check. Bounded, since a path may name
+// a device that never ends (/dev/zero).
 struct FileRead {
     std::string text;
+    bool larger = false;
     const char* failed_step = nullptr;
     std::string reason;
 };
 
-FileRead read_whole_file(const std::string& path) {
+FileRead read_file(const std::string& path, std::size_t max_bytes) {
     FileRead result;
     std::FILE* file = std::fopen(path.c_str(), "rb");
     if (!file) {
@@ -62,7 +65,9 @@ FileRead read_whole_file(const std::string& path) {
     }
     char buffer[8192];
     std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) result.text.append(buffer, n);
+    while (result.text.size() <= max_bytes && (n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
+        result.text.append(buffer, n);
+    }
     // fopen succeeds on a directory; reading from it is what fails. errno is
     // read before fclose, which may overwrite it.
     if (std::ferror(file) != 0) {
@@ -70,8 +75,16 @@ FileRead read_whole_file(const std::string& path) {
         result.reason = std::strerror(errno);
     }
     std::fclose(file);
+    if (result.text.size() > max_bytes) {
+        result.larger = true;
+        result.text.resize(max_bytes);
+    }
     return result;
 }
+
+// The largest configuration and secret files read.
+constexpr std::size_t max_config_file = 16u << 20;
+constexpr std::size_t max_secret_file = 64u << 10;
 
 // Where each name of a list or mapping was first seen, for the "... is
 // already used at line N" errors: one helper for every such check.
@@ -426,7 +439,8 @@ private:
     std::string read_readable_file(const Value& value) const {
         const std::string path = read_string(value);
         if (path.empty()) fail(value, "must not be empty");
-        if (const FileRead file = read_whole_file(path); file.failed_step) {
+        // One byte tells whether it can be read; the TLS layer reads it at start.
+        if (const FileRead file = read_file(path, 1); file.failed_step) {
             fail(value, "cannot read " + quote(path) + ": " + file.reason);
         }
         return path;
@@ -763,10 +777,11 @@ private:
     // A secret kept out of the configuration file. The line break that ends
     // the file is not part of the secret.
     std::string read_secret_file(const Value& value, const std::string& path) const {
-        FileRead file = read_whole_file(path);
+        FileRead file = read_file(path, max_secret_file);
         if (file.failed_step) {
             fail(value, std::string("cannot ") + file.failed_step + " " + quote(path) + ": " + file.reason);
         }
+        if (file.larger) fail(value, quote(path) + " is larger than " + describe_size(max_secret_file));
         std::string text = std::move(file.text);
         if (text.ends_with('\n')) text.pop_back();
         if (text.ends_with('\r')) text.pop_back();
@@ -991,10 +1006,11 @@ Config parse_config(std::string_view yaml_text, const std::string& file_name) {
 }
 
 Config load_config_file(const std::string& path) {
-    const FileRead file = read_whole_file(path);
+    const FileRead file = read_file(path, max_config_file);
     if (file.failed_step) {
         throw ConfigError(path, 0, 0, "", std::string("cannot ") + file.failed_step + ": " + file.reason);
     }
+    if (file.larger) throw ConfigError(path, 0, 0, "", "larger than " + describe_size(max_config_file));
     return parse_config(file.text, path);
 }
 

@@ -634,6 +634,16 @@ TEST_CASE("config: files") {
         CHECK(std::string(e.what()) == missing + ": cannot open: No such file or directory");
     }
     try {
+        load_config_file("/dev/zero");  // never ends: the read is bounded
+        FAIL("an endless file was accepted");
+    } catch (const ConfigError& e) {
+        CHECK(std::string(e.what()) == "/dev/zero: larger than 16MiB");
+    }
+    CHECK_THROWS_WITH_AS(parse_config("realms:\n  - name: r\n    paths: [/ws]\n    auth:\n      users:\n"
+                                      "        - {key: k, secret_file: /dev/zero}\n",
+                                      "s.yaml"),
+                         doctest::Contains("\"/dev/zero\" is larger than 64KiB"), ConfigError);
+    try {
         load_config_file(std::filesystem::temp_directory_path().string());
         FAIL("a directory was accepted");
     } catch (const ConfigError& e) {
