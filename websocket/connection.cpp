@@ -171,7 +171,7 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
         return;
     case HttpRequestParser::Status::error:
         send_final_response(http_error_response(http_->error_status(), http_->error_reason()),
-                         http_->error_status(), http_->error_reason());
+                            http_->error_status(), http_->error_reason());
         return;
     case HttpRequestParser::Status::complete:
         break;
@@ -188,7 +188,7 @@ void Connection::handle_handshake_bytes(std::uint8_t* data, std::size_t size) {
     const HttpRequest& request = http->request();
     if (!endpoint) {
         send_final_response(http_error_response(404, "no WebSocket endpoint at this path"), 404,
-                         "no WebSocket endpoint at this path");
+                            "no WebSocket endpoint at this path");
         return;
     }
     HandshakeResult result = accept_handshake(request, endpoint->policy);
@@ -236,7 +236,7 @@ void Connection::start_plain_request(std::uint8_t* rest, std::size_t size) {
     const HttpRequest& request = http_->request();
     if (request.header("Transfer-Encoding")) {
         send_final_response(http_error_response(411, "request bodies need Content-Length"), 411,
-                         "chunked request body");
+                            "chunked request body");
         return;
     }
     std::size_t length = 0;
@@ -478,16 +478,16 @@ void Connection::send(Opcode opcode, std::string_view payload) {
 void Connection::send(Opcode opcode, SharedBytes payload) {
     if (state_ != State::open) return;
     const bool deflate = deflater_ && payload->size() >= deflate_min_size_;
-    queue_frame(opcode, std::move(payload), false, deflate);
+    queue_frame(opcode, std::move(payload), deflate);
 }
 
-void Connection::queue_frame(Opcode opcode, SharedBytes payload, bool rsv1, bool deflate_pending) {
+void Connection::queue_frame(Opcode opcode, SharedBytes payload, bool deflate_pending) {
     OutFrame frame;
     frame.opcode = opcode;
     frame.deflate_pending = deflate_pending;
     if (!deflate_pending) {
         frame.header_size =
-            static_cast<std::uint8_t>(write_frame_header(frame.header, opcode, payload->size(), true, rsv1));
+            static_cast<std::uint8_t>(write_frame_header(frame.header, opcode, payload->size(), true, false));
     }
     frame.payload = std::move(payload);
     queued_bytes_ += frame.size();
@@ -521,6 +521,15 @@ std::size_t Connection::deflate_pending_frames(std::size_t& budget) {
     return ready;
 }
 
+// The frames the next write may carry, compressed; 0 when the turn's budget
+// cannot cover them, and the connection then goes on in the next turn.
+std::size_t Connection::ready_frames(FlushBudget& budget) {
+    const std::size_t ready = deflate_pending_frames(budget.deflate_bytes);
+    if (budget.write_bytes > 0 && ready > 0) return ready;
+    server_.flush_later(this);
+    return 0;
+}
+
 void Connection::queue_raw(SharedBytes bytes) {
     OutFrame frame;
     frame.header_size = 0;
@@ -531,7 +540,7 @@ void Connection::queue_raw(SharedBytes bytes) {
 }
 
 void Connection::queue_control(Opcode opcode, const std::uint8_t* payload, std::size_t size) {
-    queue_frame(opcode, std::make_shared<const std::string>(reinterpret_cast<const char*>(payload), size), false);
+    queue_frame(opcode, std::make_shared<const std::string>(reinterpret_cast<const char*>(payload), size));
 }
 
 void Connection::after_queue_change() {
@@ -629,11 +638,8 @@ void Connection::flush(FlushBudget& budget) {
     uv_buf_t bufs[2 * max_batch_frames];
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     while (!frames_.empty()) {
-        const std::size_t ready = deflate_pending_frames(budget.deflate_bytes);
-        if (budget.write_bytes == 0 || ready == 0) {
-            server_.flush_later(this);
-            return;
-        }
+        const std::size_t ready = ready_frames(budget);
+        if (ready == 0) return;
         std::size_t nframes = 0;
         std::size_t nbufs = gather(bufs, nframes, ready);
         int written = uv_try_write(stream, bufs, static_cast<unsigned>(nbufs));
@@ -643,7 +649,7 @@ void Connection::flush(FlushBudget& budget) {
             close_socket();
             return;
         }
-        budget.write_bytes -= std::min(budget.write_bytes, static_cast<std::size_t>(written));
+        budget.wrote(static_cast<std::size_t>(written));
         if (retire(static_cast<std::size_t>(written)) == nframes) continue;
         // The socket buffer is full: libuv writes the rest of the batch when the
         // socket becomes writable; those frames stay put until on_write.
@@ -701,11 +707,8 @@ void Connection::flush_tls(FlushBudget& budget) {
         std::size_t nframes = 0;
         if (tls_->handshake_done()) {
             if (!frames_.empty()) {
-                const std::size_t ready = deflate_pending_frames(budget.deflate_bytes);
-                if (budget.write_bytes == 0 || ready == 0) {
-                    server_.flush_later(this);
-                    return;
-                }
+                const std::size_t ready = ready_frames(budget);
+                if (ready == 0) return;
                 std::string_view pieces[2 * max_batch_frames];
                 const std::size_t npieces = gather_plaintext(pieces, bytes, nframes, ready);
                 auto r = tls_->encrypt({pieces, npieces});
@@ -727,7 +730,7 @@ void Connection::flush_tls(FlushBudget& budget) {
             close_socket();
             return;
         }
-        budget.write_bytes -= std::min(budget.write_bytes, static_cast<std::size_t>(written));
+        budget.wrote(static_cast<std::size_t>(written));
         if (static_cast<std::size_t>(written) == out.size()) {
             out.clear();
             retire(bytes);

@@ -31,6 +31,7 @@
 // stays alive and attached, send() is a no-op, and no message is delivered.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -65,6 +66,7 @@ struct Endpoint;
 struct FlushBudget {
     std::size_t write_bytes;    // handed to the kernel
     std::size_t deflate_bytes;  // of messages compressed (at flush time, see OutFrame)
+    void wrote(std::size_t bytes) { write_bytes -= std::min(write_bytes, bytes); }
 };
 
 // Immutable bytes shared by every queue they are sent on, so a message that
@@ -157,8 +159,9 @@ private:
     void request_session_end(std::uint16_t code);
     void close_socket();
 
-    void queue_frame(Opcode opcode, SharedBytes payload, bool rsv1, bool deflate_pending = false);
+    void queue_frame(Opcode opcode, SharedBytes payload, bool deflate_pending = false);
     std::size_t deflate_pending_frames(std::size_t& budget);
+    std::size_t ready_frames(FlushBudget& budget);
     void queue_raw(SharedBytes bytes);
     void queue_control(Opcode opcode, const std::uint8_t* payload, std::size_t size);
     void after_queue_change();

@@ -37,7 +37,7 @@ Server::Server(uv_loop_t* loop, WebSocketOptions options)
     open_server_handles_ = own_handles;
     uv_check_start(&check_, on_check);
     uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
-    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    reopen_reserve();
 }
 
 // Handles are closed by shutdown(); the loop must have run it to completion first.
@@ -182,7 +182,7 @@ void Server::refuse_beyond_fd_limit(Listener& listener) {
             ::close(fd);
             ++refused;
         }
-        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        reopen_reserve();
     }
     // Without the reserve (another descriptor took its place) nothing could be
     // accepted: wait for descriptors to be freed instead of spinning.
@@ -203,13 +203,17 @@ void Server::refuse_beyond_fd_limit(Listener& listener) {
     }
 }
 
+void Server::reopen_reserve() {
+    if (reserve_fd_ < 0) reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 void Server::pause_accepting() {
     if (shutting_down_ || uv_is_active(reinterpret_cast<uv_handle_t*>(&accept_pause_))) return;
     for (Listener& l : listeners_) uv_poll_stop(l.poll.get());
     uv_timer_start(&accept_pause_, [](uv_timer_t* timer) {
         auto* self = static_cast<Server*>(timer->data);
         if (self->shutting_down_) return;
-        if (self->reserve_fd_ < 0) self->reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        self->reopen_reserve();
         for (Listener& l : self->listeners_) uv_poll_start(l.poll.get(), UV_READABLE, on_acceptable);
     }, 100, 0);
 }
@@ -236,8 +240,8 @@ std::optional<std::pair<int, std::string>> Server::admit(Connection& connection)
 void Server::schedule_flush(Connection* connection) {
     if (connection->flush_scheduled_) return;
     connection->flush_scheduled_ = true;
-    if (flush_list_.empty()) uv_idle_start(&idle_, [](uv_idle_t*) {});
     flush_list_.push_back(connection);
+    keep_polling_without_wait();
 }
 
 void Server::unschedule_flush(Connection* connection) {
@@ -250,13 +254,17 @@ void Server::unschedule_flush(Connection* connection) {
 void Server::flush_later(Connection* connection) {
     connection->flush_scheduled_ = true;
     flush_later_.push_back(connection);
-    uv_idle_start(&idle_, [](uv_idle_t*) {});
+    keep_polling_without_wait();
 }
 
 void Server::schedule_session_end(Connection* connection) {
-    if (flush_list_.empty() && session_ends_.empty()) uv_idle_start(&idle_, [](uv_idle_t*) {});
     session_ends_.push_back(connection);
+    keep_polling_without_wait();
 }
+
+// An active idle handle makes poll return at once, so the check phase comes
+// round again with no I/O to wake it; starting it twice is a no-op.
+void Server::keep_polling_without_wait() { uv_idle_start(&idle_, [](uv_idle_t*) {}); }
 
 // A handler's on_close may end other sessions (a reply that overflows a
 // caller's queue): those join the list and are finished in the same pass.

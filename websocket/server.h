@@ -90,6 +90,7 @@ private:
     void open_connection(const Listener& listener, int fd);
     void refuse_beyond_fd_limit(Listener& listener);
     void pause_accepting();
+    void reopen_reserve();
 
     // The connection guards: nullopt admits, else the HTTP status and reason
     // to refuse with. An admitted connection counts against its address and
@@ -105,6 +106,7 @@ private:
     void flush_later(Connection* connection);
     void schedule_session_end(Connection* connection);
     void finish_session_ends();
+    void keep_polling_without_wait();
     void remove(Connection* connection);
     void maybe_finish_shutdown();
     std::uint8_t* read_buffer() { return read_buffer_.get(); }

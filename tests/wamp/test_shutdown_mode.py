@@ -13,91 +13,14 @@ import time
 import websockets.exceptions
 
 import conftest
-from wampclient import CALL, CALLRESULT, EVENT, PING, SUBSCRIBE, WampClient, masked_frame, t, unique, upgrade_request
+from wampclient import CALL, CALLRESULT, EVENT, PING, SUBSCRIBE, RawSession, WampClient, t, unique
 
 N_EVENTS = 100
 EVENT_SIZE = 8000  # 800 kB queued to a raw client that does not read: more than the socket buffers hold
 
 
-class RawWs:
-    """A WebSocket client on a plain socket (no extensions), to see every frame and the EOF."""
-
-    def __init__(self, port, path="/ws"):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=t(5))
-        self.sock.sendall(upgrade_request(path))
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = self.sock.recv(65536)
-            assert chunk, f"EOF during the handshake: {buf!r}"
-            buf += chunk
-        head, _, self.buf = buf.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101"), head
-        assert b"sec-websocket-extensions" not in head.lower(), head
-        self.eof = False
-        opcode, payload = self.next_frame()
-        assert opcode == 1 and json.loads(payload)[0] == 0, (opcode, payload)  # WELCOME
-
-    def send_frame(self, opcode, payload: bytes):
-        self.sock.sendall(masked_frame(payload, opcode))
-
-    def send(self, msg):
-        self.send_frame(1, json.dumps(msg).encode())
-
-    def _fill(self, deadline):
-        self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = self.sock.recv(1 << 20)
-        except socket.timeout:
-            raise AssertionError("nothing received in time")
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
-            self.eof = True
-        self.buf += chunk
-
-    def next_frame(self, timeout=5.0):
-        """(opcode, payload), or None at EOF."""
-        deadline = time.monotonic() + t(timeout)
-        while True:
-            if len(self.buf) >= 2:
-                b0, b1 = self.buf[0], self.buf[1]
-                assert b1 & 0x80 == 0, "the server masked a frame"
-                assert b0 & 0x70 == 0, "RSV bits set without an extension"
-                n, pos = b1 & 0x7F, 2
-                if n == 126 and len(self.buf) >= 4:
-                    n, pos = struct.unpack("!H", self.buf[2:4])[0], 4
-                elif n == 127 and len(self.buf) >= 10:
-                    n, pos = struct.unpack("!Q", self.buf[2:10])[0], 10
-                if (b1 & 0x7F) < 126 or pos > 2:
-                    if len(self.buf) >= pos + n:
-                        assert b0 & 0x80, "fragmented frame"
-                        payload = self.buf[pos:pos + n]
-                        self.buf = self.buf[pos + n:]
-                        return b0 & 0x0F, payload
-            if self.eof:
-                assert not self.buf, f"EOF inside a frame: {self.buf[:50]!r}"
-                return None
-            assert time.monotonic() < deadline, "no complete frame in time"
-            self._fill(deadline)
-
-    def frames_until_eof(self, timeout=10.0):
-        """Every frame up to the end of the connection; a Close is answered, as a client does."""
-        frames = []
-        deadline = time.monotonic() + t(timeout)
-        while True:
-            frame = self.next_frame(max(0.1, deadline - time.monotonic()))
-            if frame is None:
-                return frames
-            frames.append(frame)
-            if frame[0] == 8:
-                self.send_frame(8, frame[1][:2])
-
-    def close(self):
-        self.sock.close()
-
-
-async def subscribed_raw(port, topic) -> RawWs:
-    raw = await asyncio.to_thread(RawWs, port)
+async def subscribed_raw(port, topic) -> RawSession:
+    raw = await asyncio.to_thread(RawSession, port, None)
     raw.send([SUBSCRIBE, topic])
     raw.send([CALL, "sync", PING])
     frame = await asyncio.to_thread(raw.next_frame)

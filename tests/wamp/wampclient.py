@@ -366,55 +366,98 @@ def read_http_head(sock) -> tuple[bytes, bytes]:
 
 
 class RawSession:
-    """A blocking WAMP v1 session on a plain socket with a small receive buffer: it reads only
-    when told to, so the router's queue for it fills up exactly as a stalled browser tab's
-    would. With deflate=True it offers permessage-deflate (the router's defaults: context
-    takeover both ways) and inflates what it reads."""
+    """A blocking WAMP v1 session on a plain socket, to see every frame and the EOF. With a small
+    receive buffer (the default) it reads only when told to, so the router's queue for it fills
+    up exactly as a stalled browser tab's would. With deflate=True it offers permessage-deflate
+    (the router's defaults: context takeover both ways) and inflates what it reads; without, it
+    asserts that no extension was agreed and no RSV bit is set."""
 
-    def __init__(self, port, rcvbuf=4096, deflate=False):
+    def __init__(self, port, rcvbuf=4096, deflate=False, path="/ws"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if rcvbuf is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(t(10))
         self.sock.connect(("127.0.0.1", port))
         extra = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
-        self.sock.sendall(upgrade_request("/ws", extra=extra))
+        self.sock.sendall(upgrade_request(path, extra=extra))
+        self.deflate = deflate
         self.inflater = zlib.decompressobj(-15)
+        self.eof = False
         head, self.buf = read_http_head(self.sock)
         assert head.startswith(b"HTTP/1.1 101"), head
+        assert deflate or b"sec-websocket-extensions" not in head.lower(), head
         welcome = self.recv()
+        assert welcome[0] == WELCOME, welcome
         self.id = welcome[1]
 
-    def _recv(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("EOF")
-        return chunk
+    def send_frame(self, opcode, payload: bytes):
+        self.sock.settimeout(t(10))  # reads leave their own deadline on the socket
+        self.sock.sendall(masked_frame(payload, opcode))
 
     def send(self, msg):
-        self.send_text(json.dumps(msg).encode())
+        self.send_frame(0x1, json.dumps(msg).encode())
 
-    def send_text(self, payload: bytes):
-        self.sock.sendall(masked_frame(payload))
+    def _fill(self, deadline):
+        self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = self.sock.recv(1 << 20)
+        except socket.timeout:
+            raise AssertionError("nothing received in time")
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            self.eof = True
+        self.buf += chunk
 
-    def recv(self):
+    def next_frame(self, timeout=10.0):
+        """(opcode, payload), inflated when compressed; None at EOF."""
+        deadline = time.monotonic() + t(timeout)
         while True:
             if len(self.buf) >= 2:
-                n = self.buf[1] & 0x7F
-                off = 2
-                if n == 126:
-                    n, off = (struct.unpack("!H", self.buf[2:4])[0], 4) if len(self.buf) >= 4 else (None, 0)
-                elif n == 127:
-                    n, off = (struct.unpack("!Q", self.buf[2:10])[0], 10) if len(self.buf) >= 10 else (None, 0)
-                if n is not None and len(self.buf) >= off + n:
-                    opcode, compressed = self.buf[0] & 0x0F, self.buf[0] & 0x40
-                    payload, self.buf = self.buf[off:off + n], self.buf[off + n:]
-                    if compressed:
-                        payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
-                    if opcode == 0x8:
-                        raise ConnectionError(f"Close {payload[:2].hex()}")
-                    return json.loads(payload)
-            self.buf += self._recv()
+                b0, b1 = self.buf[0], self.buf[1]
+                assert b1 & 0x80 == 0, "the server masked a frame"
+                assert b0 & 0x70 == 0 or (self.deflate and b0 & 0x70 == 0x40), "RSV bits without an extension"
+                n, pos = b1 & 0x7F, 2
+                if n == 126 and len(self.buf) >= 4:
+                    n, pos = struct.unpack("!H", self.buf[2:4])[0], 4
+                elif n == 127 and len(self.buf) >= 10:
+                    n, pos = struct.unpack("!Q", self.buf[2:10])[0], 10
+                if (b1 & 0x7F) < 126 or pos > 2:
+                    if len(self.buf) >= pos + n:
+                        assert b0 & 0x80, "fragmented frame"
+                        payload = self.buf[pos:pos + n]
+                        self.buf = self.buf[pos + n:]
+                        if b0 & 0x40:
+                            payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
+                        return b0 & 0x0F, payload
+            if self.eof:
+                assert not self.buf, f"EOF inside a frame: {self.buf[:50]!r}"
+                return None
+            assert time.monotonic() < deadline, "no complete frame in time"
+            self._fill(deadline)
+
+    def recv(self, timeout=10.0):
+        """The next WAMP message; ConnectionError at a Close or the EOF."""
+        frame = self.next_frame(timeout)
+        if frame is None:
+            raise ConnectionError("EOF")
+        opcode, payload = frame
+        if opcode == 0x8:
+            raise ConnectionError(f"Close {payload[:2].hex()}")
+        return json.loads(payload)
+
+    def frames_until_eof(self, timeout=10.0):
+        """Every frame up to the end of the connection; a Close is answered, as a client does."""
+        frames = []
+        deadline = time.monotonic() + t(timeout)
+        while True:
+            frame = self.next_frame(max(0.1, (deadline - time.monotonic()) / t(1)))
+            if frame is None:
+                return frames
+            frames.append(frame)
+            if frame[0] == 0x8:
+                self.send_frame(0x8, frame[1][:2])
 
     def barrier(self):
         """A #ping round trip: everything sent before it has been handled."""
