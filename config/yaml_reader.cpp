@@ -102,7 +102,7 @@ void YamlReader::fail(const Value& value, const std::string& message) const {
     fail(value.mark(), value.path, message);
 }
 
-Mapping YamlReader::read_mapping(const Value& value, std::initializer_list<std::string_view> known) const {
+Mapping YamlReader::read_keys(const Value& value, std::initializer_list<Key> keys) const {
     if (!value.node.IsMap()) {
         // "log:" with every line below commented out is the common way to get here.
         const char* hint = value.node.IsNull() ? "; leave the key out to keep the defaults" : "";
@@ -117,19 +117,28 @@ Mapping YamlReader::read_mapping(const Value& value, std::initializer_list<std::
                  "duplicate key " + quote(name) + "; it is first set at line " +
                      std::to_string(first->key_mark.line + 1));
         }
-        if (std::find(known.begin(), known.end(), name) == known.end()) {
+        if (std::none_of(keys.begin(), keys.end(), [&](const Key& key) { return key.name == name; })) {
             std::string message = "unknown key " + quote(name);
             if (name == "<<") {
                 message += "; YAML merge keys are not supported, write the keys out";
             } else {
                 std::string names;
-                for (std::string_view k : known) names.append(names.empty() ? "" : ", ").append(k);
+                for (const Key& key : keys) names.append(names.empty() ? "" : ", ").append(key.name);
                 message += " (known here: " + names + ")";
             }
             fail(entry.key_mark, entry.path, message);
         }
         mapping.emplace(name, entry);
     });
+    for (const Key& key : keys) {
+        const Value* given = find(mapping, key.name);
+        if (!given && key.presence == Presence::required) {
+            std::string message = "missing required key " + quote(key.name);
+            if (!key.why_required.empty()) message.append(": ").append(key.why_required);
+            fail(value, message);
+        }
+        if (given && key.read) key.read(*given);
+    }
     return mapping;
 }
 

@@ -9,11 +9,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace kreuz::config {
@@ -63,6 +65,24 @@ using Mapping = std::map<std::string, Value, std::less<>>;
 
 const Value* find(const Mapping& mapping, std::string_view key);
 
+enum class Presence { optional, required };
+
+// One key of a mapping and how to read it; a section lists each of its keys
+// once, in such a table.
+struct Key {
+    // Not explicit: the tables are written as {"name", reader, ...}.
+    Key(std::string_view key_name, std::function<void(const Value&)> reader = {},
+        Presence key_presence = Presence::optional, std::string_view why = {})
+        : name(key_name), read(std::move(reader)), presence(key_presence), why_required(why) {}
+
+    std::string_view name;
+    // Empty for a key that is read after the table, together with the keys
+    // its meaning depends on.
+    std::function<void(const Value&)> read;
+    Presence presence;
+    std::string_view why_required;  // said after "missing required key", when it is not obvious
+};
+
 // "a, b or c": how the messages list the choices of a key.
 std::string either(std::span<const std::string_view> choices);
 
@@ -73,7 +93,12 @@ public:
     [[noreturn]] void fail(const YAML::Mark& mark, const std::string& path, const std::string& message) const;
     [[noreturn]] void fail(const Value& value, const std::string& message) const;
 
-    Mapping read_mapping(const Value& value, std::initializer_list<std::string_view> known) const;
+    // Reads a mapping of known keys: refuses the others and repeated ones,
+    // then reads each key that is present in the order of `keys` (a required
+    // one that is missing is an error when its turn comes). The order is the
+    // one the messages list the keys in, and it decides which of two errors
+    // is reported. Returns the values, for the keys read together afterwards.
+    Mapping read_keys(const Value& value, std::initializer_list<Key> keys) const;
 
     // A mapping whose keys are the operator's own names (roles, HTTP
     // headers): `entry` gets each name with its value, in the file's order,
