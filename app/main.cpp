@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "config/cross_checks.h"
 #include "config/loader.h"
+#include "config/reload.h"
 #include "app/json_log.h"
 #include "app/node.h"
 #include "websocket/server.h"

@@ -95,23 +95,4 @@ Config load_config_file(const std::string& path) {
     return parse_config(file.text, path);
 }
 
-std::string restart_required(const Config& running, const Config& next) {
-    if (running.listeners != next.listeners) return "listen changed";
-    if (!(running.websocket == next.websocket)) return "websocket changed";
-    if (running.echo_path != next.echo_path) return "websocket.echo_path changed";
-    if (running.log.json != next.log.json) return "log.format changed";
-    if (running.realms.size() != next.realms.size()) return "realms were added or removed";
-    for (std::size_t i = 0; i < running.realms.size(); ++i) {
-        const RealmConfig& a = running.realms[i];
-        const RealmConfig& b = next.realms[i];
-        const std::string which = "realms[" + std::to_string(i) + "]";
-        if (a.name != b.name) return which + ".name changed (realms must keep their order and names)";
-        if (a.paths != b.paths) return which + ".paths changed";
-        if (a.accept_no_subprotocol != b.accept_no_subprotocol) return which + ".accept_no_subprotocol changed";
-        if (a.allowed_origins != b.allowed_origins) return which + ".allowed_origins changed";
-        if (a.max_message_size != b.max_message_size) return which + ".max_message_size changed";
-    }
-    return {};
-}
-
 }  // namespace kreuz::config

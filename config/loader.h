@@ -32,15 +32,6 @@ Config parse_config(std::string_view yaml_text, const std::string& file_name);
 // Reads and parses the file. An unreadable file is a ConfigError with line 0.
 Config load_config_file(const std::string& path);
 
-
-// What a reload (SIGHUP) cannot take over without a restart: listeners,
-// WebSocket options, the echo path, the log format, and each realm's name,
-// paths and handshake settings (accept_no_subprotocol, allowed_origins,
-// max_message_size), which open connections were accepted under. Returns an
-// empty string when `next` differs from `running` only in what a reload
-// applies, else what differs.
-std::string restart_required(const Config& running, const Config& next);
-
 // The configuration the router runs without --config (config/default_config.cpp).
 // It is YAML rather than a default-constructed Config so that it goes through
 // the same parsing and validation as every file.

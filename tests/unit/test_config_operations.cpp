@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "config/loader.h"
+#include "config/reload.h"
 
 using kreuz::config::Config;
 using kreuz::config::ConfigError;
@@ -151,4 +152,13 @@ TEST_CASE("restart_required: what a reload cannot change") {
           "realms[0].accept_no_subprotocol changed");
     CHECK(restart_required(running, parse(base + "  - name: s\n    paths: [/s]\n")) ==
           "realms were added or removed");
+    CHECK(restart_required(running, parse(base + "    allowed_origins: [https://a]\n")) ==
+          "realms[0].allowed_origins changed");
+    CHECK(restart_required(running, parse(base + "    max_message_size: 1KiB\n")) ==
+          "realms[0].max_message_size changed");
+    CHECK(restart_required(running, parse("websocket: {echo_path: /echo}\n" + base)) ==
+          "websocket.echo_path changed");
+    CHECK(restart_required(running, parse(base + "    callee_timeout: 1s\n    auth: {anonymous: false}\n"
+                                                  "limits: {max_prefixes: 1}\n"))
+              .empty());
 }
