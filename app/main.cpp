@@ -7,6 +7,9 @@
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <iterator>
+#include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,7 @@
 #include "config/config.h"
 #include "config/cross_checks.h"
 #include "config/loader.h"
+#include "config/option_limits.h"
 #include "config/reload.h"
 #include "app/json_log.h"
 #include "app/node.h"
@@ -51,6 +55,17 @@ private:
     CLI::Option* last_ = nullptr;
 };
 
+// An option takes its choices and its least value from config/option_limits.h,
+// as the YAML loader does, so that the two cannot accept different values.
+CLI::IsMember one_of(std::span<const std::string_view> choices) {
+    return CLI::IsMember(std::vector<std::string>(choices.begin(), choices.end()));
+}
+
+template <class T>
+void refuse_zero_unless(bool zero_allowed, CLI::Option* option) {
+    if (!zero_allowed) option->check(CLI::Range(T{1}, std::numeric_limits<T>::max()).description("at least 1"));
+}
+
 kreuz::ws::ListenOptions& first_listener(Config& c) {
     if (c.listeners.empty()) c.listeners.emplace_back();
     return c.listeners.front();
@@ -58,52 +73,67 @@ kreuz::ws::ListenOptions& first_listener(Config& c) {
 
 void add_overrides(CLI::App& app, Overrides& o) {
     using Ms = std::uint32_t;
+    namespace zero_allowed = kreuz::config::zero_allowed;
     o.add<std::string>(app, "--host", "Address to listen on (replaces the first listener's)",
                        [](Config& c, const std::string& v) { first_listener(c).host = v; });
     o.add<std::uint16_t>(app, "--port", "TCP port to listen on, 0 for any free one (replaces the first listener's)",
                          [](Config& c, std::uint16_t v) { first_listener(c).port = v; });
     o.add<std::string>(app, "--echo-path", "Serve a plain WebSocket echo endpoint at this path (conformance testing)",
                        [](Config& c, const std::string& v) { c.echo_path = v; });
-    o.add<std::string>(app, "--log-level", "trace, debug, info, warn, error, critical or off",
+    o.add<std::string>(app, "--log-level", kreuz::config::either(kreuz::config::log_levels),
                        [](Config& c, const std::string& v) { c.log.level = v; });
-    o.last()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-    o.add<std::string>(app, "--log-format", "text or json (one JSON object per line)",
+    o.last()->check(one_of(kreuz::config::log_levels));
+    o.add<std::string>(app, "--log-format",
+                       kreuz::config::either(kreuz::config::log_formats) + " (one JSON object per line)",
                        [](Config& c, const std::string& v) { c.log.json = v == "json"; });
-    o.last()->check(CLI::IsMember({"text", "json"}));
+    o.last()->check(one_of(kreuz::config::log_formats));
     o.add<std::string>(app, "--shutdown-mode",
                        "On SIGTERM: close (Close 1001 to every peer) or drop (end TCP without a Close, so "
                        "AutobahnJS 0.8 clients reconnect)",
                        [](Config& c, const std::string& v) { c.websocket.shutdown_drop = v == "drop"; });
-    o.last()->check(CLI::IsMember({"close", "drop"}));
+    o.last()->check(one_of(kreuz::config::shutdown_modes));
     o.add<std::size_t>(app, "--max-message-size", "Largest message accepted, in bytes",
                        [](Config& c, std::size_t v) { c.websocket.max_message_size = v; });
-    o.last()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+    refuse_zero_unless<std::size_t>(zero_allowed::max_message_size, o.last());
     o.add<Ms>(app, "--ping-interval-ms", "Ping a silent peer after this long (0: never)",
               [](Config& c, Ms v) { c.websocket.ping_interval_ms = v; });
+    refuse_zero_unless<Ms>(zero_allowed::ping_interval, o.last());
     o.add<Ms>(app, "--pong-timeout-ms", "Drop a peer that stays silent this long after a ping",
               [](Config& c, Ms v) { c.websocket.pong_timeout_ms = v; });
+    refuse_zero_unless<Ms>(zero_allowed::pong_timeout, o.last());
     o.add<Ms>(app, "--handshake-timeout-ms", "Time allowed for the opening handshake",
               [](Config& c, Ms v) { c.websocket.handshake_timeout_ms = v; });
+    refuse_zero_unless<Ms>(zero_allowed::handshake_timeout, o.last());
     o.add<Ms>(app, "--close-timeout-ms", "Time allowed for the closing handshake",
               [](Config& c, Ms v) { c.websocket.close_timeout_ms = v; });
+    refuse_zero_unless<Ms>(zero_allowed::close_timeout, o.last());
     o.add<Ms>(app, "--idle-timeout-ms", "Close a connection with no message for this long (0: off)",
               [](Config& c, Ms v) { c.websocket.idle_timeout_ms = v; });
+    refuse_zero_unless<Ms>(zero_allowed::idle_timeout, o.last());
     o.add<std::size_t>(app, "--write-high-water", "Queued bytes above which reading pauses and the slow-consumer clock runs",
                        [](Config& c, std::size_t v) { c.websocket.write_high_water = v; });
+    refuse_zero_unless<std::size_t>(zero_allowed::write_high_water, o.last());
     o.add<std::size_t>(app, "--write-queue-limit", "Queued bytes that close a connection at once (1008)",
                        [](Config& c, std::size_t v) { c.websocket.write_queue_limit = v; });
+    refuse_zero_unless<std::size_t>(zero_allowed::write_queue_limit, o.last());
     o.add<std::size_t>(app, "--max-connections", "Open connections in total (0: no limit)",
                        [](Config& c, std::size_t v) { c.websocket.max_connections = v; });
+    refuse_zero_unless<std::size_t>(zero_allowed::max_connections, o.last());
     o.add<std::size_t>(app, "--max-connections-per-ip", "Open connections per client address (0: no limit)",
                        [](Config& c, std::size_t v) { c.websocket.max_connections_per_ip = v; });
+    refuse_zero_unless<std::size_t>(zero_allowed::max_connections_per_ip, o.last());
     o.add<std::size_t>(app, "--max-handshakes", "Connections in the opening handshake at once (0: no limit)",
                        [](Config& c, std::size_t v) { c.websocket.max_handshakes = v; });
+    refuse_zero_unless<std::size_t>(zero_allowed::max_handshakes, o.last());
     o.add<std::uint32_t>(app, "--message-rate", "Messages per second per connection (0: no limit)",
                          [](Config& c, std::uint32_t v) { c.websocket.message_rate = v; });
+    refuse_zero_unless<std::uint32_t>(zero_allowed::message_rate, o.last());
     o.add<std::size_t>(app, "--message-burst", "Messages a connection may send at once after a quiet spell",
                        [](Config& c, std::size_t v) { c.websocket.message_burst = v; });
+    refuse_zero_unless<std::size_t>(zero_allowed::message_burst, o.last());
     o.add<Ms>(app, "--slow-consumer-timeout-ms", "Close a connection that stays above the high-water mark this long (1008)",
               [](Config& c, Ms v) { c.websocket.slow_consumer_timeout_ms = v; });
+    refuse_zero_unless<Ms>(zero_allowed::slow_consumer_timeout, o.last());
 }
 
 // libcurl's global state, set up before the router exists and torn down after

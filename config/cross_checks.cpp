@@ -11,6 +11,15 @@ std::string quote(std::string_view text) {
     return out;
 }
 
+std::string either(std::span<const std::string_view> choices) {
+    std::string listed;
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+        if (i > 0) listed += i + 1 == choices.size() ? " or " : ", ";
+        listed += choices[i];
+    }
+    return listed;
+}
+
 std::string describe_size(std::uint64_t bytes) {
     if (bytes != 0) {
         for (const auto& [unit, shift] : {std::pair{"GiB", 30}, std::pair{"MiB", 20}, std::pair{"KiB", 10}}) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,8 @@ namespace kreuz::config {
 // Sizes the way the configuration writes them ("4MiB", "1500 bytes").
 std::string describe_size(std::uint64_t bytes);
 std::string quote(std::string_view text);
+// "a, b or c": how messages and the command line's help list the choices of a key.
+std::string either(std::span<const std::string_view> choices);
 
 std::string queue_limit_below_high_water(const ws::WebSocketOptions& ws);
 std::string queue_limit_below_message_size(const ws::WebSocketOptions& ws);

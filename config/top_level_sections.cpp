@@ -7,11 +7,15 @@
 #include <string>
 #include <utility>
 
+#include "config/option_limits.h"
 #include "config/sections.h"
 
 namespace kreuz::config {
 
 namespace {
+
+// The least whole number of a key that may or may not be 0.
+constexpr unsigned least(bool zero_allowed) { return zero_allowed ? 0 : 1; }
 
 // A file that is read again later (on a reload): it must be readable now,
 // so that a typo in its name stops the router here rather than at the
@@ -87,15 +91,15 @@ LogConfig read_log(const YamlReader& r, const Value& value) {
     r.read_keys(value, {
         {"level", [&](const Value& v) {
              log.level = r.read_string(v);
-             static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error", "critical",
-                                                           "off"};
-             if (std::find(std::begin(levels), std::end(levels), log.level) == std::end(levels)) {
-                 r.fail(v, "expected " + either(levels) + ", got " + quote(log.level));
+             if (std::find(std::begin(log_levels), std::end(log_levels), log.level) == std::end(log_levels)) {
+                 r.fail(v, "expected " + either(log_levels) + ", got " + quote(log.level));
              }
          }},
         {"format", [&](const Value& v) {
              const std::string format = r.read_string(v);
-             if (format != "text" && format != "json") r.fail(v, "expected text or json, got " + quote(format));
+             if (std::find(std::begin(log_formats), std::end(log_formats), format) == std::end(log_formats)) {
+                 r.fail(v, "expected " + either(log_formats) + ", got " + quote(format));
+             }
              log.json = format == "json";
          }},
     });
@@ -116,34 +120,60 @@ ws::DeflateOptions read_deflate(const YamlReader& r, const Value& value) {
 // the realms' paths are known.
 std::optional<Value> read_websocket(const YamlReader& r, const Value& value, ws::WebSocketOptions& ws) {
     std::optional<Value> echo_path;
-    // A zero handshake timeout is off, as the connection treats it; the close,
-    // pong and slow-consumer clocks have no "off", zero would fire at once.
     const Mapping m = r.read_keys(value, {
-        {"max_message_size", [&](const Value& v) { ws.max_message_size = r.read_size(v, false); }},
+        {"max_message_size", [&](const Value& v) {
+             ws.max_message_size = r.read_size(v, zero_allowed::max_message_size);
+         }},
         {"max_fragments", [&](const Value& v) { ws.max_fragments = r.read_integer<std::size_t>(v, 1); }},
         {"max_http_head", [&](const Value& v) { ws.http.max_head_bytes = r.read_size(v, false); }},
         {"max_http_headers", [&](const Value& v) { ws.http.max_headers = r.read_integer<std::size_t>(v, 1); }},
         {"max_http_body", [&](const Value& v) { ws.http.max_body_bytes = r.read_size(v, true); }},
-        {"handshake_timeout", [&](const Value& v) { ws.handshake_timeout_ms = r.read_duration_ms(v, true); }},
-        {"close_timeout", [&](const Value& v) { ws.close_timeout_ms = r.read_duration_ms(v, false); }},
-        {"ping_interval", [&](const Value& v) { ws.ping_interval_ms = r.read_duration_ms(v, true); }},
-        {"pong_timeout", [&](const Value& v) { ws.pong_timeout_ms = r.read_duration_ms(v, false); }},
-        {"idle_timeout", [&](const Value& v) { ws.idle_timeout_ms = r.read_duration_ms(v, true); }},
-        {"write_high_water", [&](const Value& v) { ws.write_high_water = r.read_size(v, false); }},
-        {"write_queue_limit", [&](const Value& v) { ws.write_queue_limit = r.read_size(v, false); }},
-        {"slow_consumer_timeout", [&](const Value& v) { ws.slow_consumer_timeout_ms = r.read_duration_ms(v, false); }},
+        {"handshake_timeout", [&](const Value& v) {
+             ws.handshake_timeout_ms = r.read_duration_ms(v, zero_allowed::handshake_timeout);
+         }},
+        {"close_timeout", [&](const Value& v) {
+             ws.close_timeout_ms = r.read_duration_ms(v, zero_allowed::close_timeout);
+         }},
+        {"ping_interval", [&](const Value& v) {
+             ws.ping_interval_ms = r.read_duration_ms(v, zero_allowed::ping_interval);
+         }},
+        {"pong_timeout", [&](const Value& v) {
+             ws.pong_timeout_ms = r.read_duration_ms(v, zero_allowed::pong_timeout);
+         }},
+        {"idle_timeout", [&](const Value& v) {
+             ws.idle_timeout_ms = r.read_duration_ms(v, zero_allowed::idle_timeout);
+         }},
+        {"write_high_water", [&](const Value& v) {
+             ws.write_high_water = r.read_size(v, zero_allowed::write_high_water);
+         }},
+        {"write_queue_limit", [&](const Value& v) {
+             ws.write_queue_limit = r.read_size(v, zero_allowed::write_queue_limit);
+         }},
+        {"slow_consumer_timeout", [&](const Value& v) {
+             ws.slow_consumer_timeout_ms = r.read_duration_ms(v, zero_allowed::slow_consumer_timeout);
+         }},
         {"echo_path", [&](const Value& v) { echo_path = v; }},
         {"deflate", [&](const Value& v) { ws.deflate = read_deflate(r, v); }},
-        {"max_connections", [&](const Value& v) { ws.max_connections = r.read_integer<std::size_t>(v); }},
-        {"max_connections_per_ip", [&](const Value& v) { ws.max_connections_per_ip = r.read_integer<std::size_t>(v); }},
-        {"max_handshakes", [&](const Value& v) { ws.max_handshakes = r.read_integer<std::size_t>(v); }},
-        {"message_rate", [&](const Value& v) {
-             ws.message_rate = static_cast<double>(r.read_integer<std::uint32_t>(v));
+        {"max_connections", [&](const Value& v) {
+             ws.max_connections = r.read_integer<std::size_t>(v, least(zero_allowed::max_connections));
          }},
-        {"message_burst", [&](const Value& v) { ws.message_burst = r.read_integer<std::size_t>(v, 1); }},
+        {"max_connections_per_ip", [&](const Value& v) {
+             ws.max_connections_per_ip = r.read_integer<std::size_t>(v, least(zero_allowed::max_connections_per_ip));
+         }},
+        {"max_handshakes", [&](const Value& v) {
+             ws.max_handshakes = r.read_integer<std::size_t>(v, least(zero_allowed::max_handshakes));
+         }},
+        {"message_rate", [&](const Value& v) {
+             ws.message_rate = static_cast<double>(r.read_integer<std::uint32_t>(v, least(zero_allowed::message_rate)));
+         }},
+        {"message_burst", [&](const Value& v) {
+             ws.message_burst = r.read_integer<std::size_t>(v, least(zero_allowed::message_burst));
+         }},
         {"shutdown_mode", [&](const Value& v) {
              const std::string mode = r.read_string(v);
-             if (mode != "close" && mode != "drop") r.fail(v, "expected close or drop, got " + quote(mode));
+             if (std::find(std::begin(shutdown_modes), std::end(shutdown_modes), mode) == std::end(shutdown_modes)) {
+                 r.fail(v, "expected " + either(shutdown_modes) + ", got " + quote(mode));
+             }
              ws.shutdown_drop = mode == "drop";
          }},
     });

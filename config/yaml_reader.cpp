@@ -85,15 +85,6 @@ const Value* find(const Mapping& mapping, std::string_view key) {
     return it == mapping.end() ? nullptr : &it->second;
 }
 
-std::string either(std::span<const std::string_view> choices) {
-    std::string listed;
-    for (std::size_t i = 0; i < choices.size(); ++i) {
-        if (i > 0) listed += i + 1 == choices.size() ? " or " : ", ";
-        listed += choices[i];
-    }
-    return listed;
-}
-
 void YamlReader::fail(const YAML::Mark& mark, const std::string& path, const std::string& message) const {
     throw ConfigError(file_, mark.line + 1, mark.column + 1, path, message);
 }

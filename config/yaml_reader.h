@@ -12,7 +12,6 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,9 +81,6 @@ struct Key {
     Presence presence;
     std::string_view why_required;  // said after "missing required key", when it is not obvious
 };
-
-// "a, b or c": how the messages list the choices of a key.
-std::string either(std::span<const std::string_view> choices);
 
 class YamlReader {
 public:
