@@ -30,6 +30,20 @@ bool is_base64_of(std::string_view text, std::size_t bytes) {
     return true;
 }
 
+// A name that identifies its entry among the others of a list (a realm, a
+// user, a bridge key): not empty, and not one of theirs.
+std::string read_unique_name(const YamlReader& r, const Value& value, FirstSeen<std::string>& lines,
+                             std::string_view what) {
+    std::string name = r.read_string(value);
+    if (name.empty()) r.fail(value, "must not be empty");
+    if (const int first = lines.earlier(name, value.mark().line + 1)) {
+        std::string message(what);
+        message.append(" ").append(quote(name)).append(" is already used at line ").append(std::to_string(first));
+        r.fail(value, message);
+    }
+    return name;
+}
+
 // A secret kept out of the configuration file. The line break that ends
 // the file is not part of the secret.
 std::string read_secret_file(const YamlReader& r, const Value& value, const std::string& path) {
@@ -156,13 +170,7 @@ AuthUser read_user(const YamlReader& r, const Value& item, const RealmConfig& re
     // salt decides what the secret, iterations and keylen mean, so these are
     // read together after the table.
     const Mapping m = r.read_keys(item, {
-        {"key", [&](const Value& v) {
-             user.key = r.read_string(v);
-             if (user.key.empty()) r.fail(v, "must not be empty");
-             if (const int first = key_lines.earlier(user.key, v.mark().line + 1)) {
-                 r.fail(v, "user key " + quote(user.key) + " is already used at line " + std::to_string(first));
-             }
-         }, Presence::required},
+        {"key", [&](const Value& v) { user.key = read_unique_name(r, v, key_lines, "user key"); }, Presence::required},
         {"role", [&](const Value& v) {
              user.role = r.read_string(v);
              if (!open && realm.roles.find(user.role) == realm.roles.end()) {
@@ -232,13 +240,7 @@ BridgeKey read_bridge_key(const YamlReader& r, const Value& item, const RealmCon
     SecretSource source(r);
     // The role is checked once the secret is known to be there.
     const Mapping m = r.read_keys(item, {
-        {"key", [&](const Value& v) {
-             key.key = r.read_string(v);
-             if (key.key.empty()) r.fail(v, "must not be empty");
-             if (const int first = key_lines.earlier(key.key, v.mark().line + 1)) {
-                 r.fail(v, "key " + quote(key.key) + " is already used at line " + std::to_string(first));
-             }
-         }, Presence::required},
+        {"key", [&](const Value& v) { key.key = read_unique_name(r, v, key_lines, "key"); }, Presence::required},
         source.key("secret"),
         source.key("secret_env"),
         source.key("secret_file"),
@@ -375,14 +377,8 @@ std::vector<RealmConfig> read_realms(const YamlReader& r, const Value& value, co
         realm.limits = config.limits;
         // In this order: auth and the publish bridge use the realm's rules and roles.
         r.read_keys(item, {
-            {"name", [&](const Value& v) {
-                 realm.name = r.read_string(v);
-                 if (realm.name.empty()) r.fail(v, "must not be empty");
-                 if (const int first = name_lines.earlier(realm.name, v.mark().line + 1)) {
-                     r.fail(v, "realm name " + quote(realm.name) + " is already used at line " +
-                                   std::to_string(first));
-                 }
-             }, Presence::required},
+            {"name", [&](const Value& v) { realm.name = read_unique_name(r, v, name_lines, "realm name"); },
+             Presence::required},
             {"paths", [&](const Value& v) {
                  const std::vector<Value> path_items = r.read_list(v);
                  if (path_items.empty()) r.fail(v, "at least one path is needed");
