@@ -219,7 +219,10 @@ async def test_timeout_counts_the_time_queued(make_server, app):
         assert msg == [CALLERROR, cid, TIMEOUT, "backend did not answer within 500 ms"]
         # The queued call waited 500 ms for the slot; that was its whole time.
         assert at - start < t(1.5), (cid, at - start)
-    assert (await app.stats())["requests"] == 1
+    # The queued call's deadline is a moment after the first one's: when the first times out,
+    # the queued one may still have a millisecond left and go out with it (seen on a loaded
+    # machine); it never gets a time of its own.
+    assert (await app.stats())["requests"] in (1, 2)
 
 
 async def test_unreachable(make_server, app):
