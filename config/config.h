@@ -126,6 +126,22 @@ struct HttpConfig {
     bool admin = false;     // POST /admin/trace from loopback addresses
 };
 
+// Several nodes as one router through Redis (docs/CLUSTER.md).
+struct ClusterConfig {
+    std::string redis_host;        // from redis://[[user]:password@]host[:port][/db]; empty with a Unix socket
+    std::uint16_t redis_port = 6379;
+    std::string redis_unix_path;   // from unix:///path[?db=N]
+    int redis_db = 0;              // SELECTed; Pub/Sub itself ignores databases (see channel_prefix)
+    std::string username;          // Redis 6 ACL user; empty: AUTH with the password alone
+    std::string password;          // empty: no AUTH
+    std::string node_id;           // empty: host name, pid and a random suffix, chosen at start
+    std::string channel_prefix = "kreuz";  // of every channel, so that clusters can share one Redis
+    std::uint32_t connect_timeout_ms = 2000;
+    std::uint32_t reconnect_max_ms = 5000;  // the backoff between attempts doubles up to this
+    std::size_t max_pending = 65536;        // PUBLISHes awaiting Redis before cross-node traffic is dropped
+    bool operator==(const ClusterConfig&) const = default;
+};
+
 struct Config {
     std::vector<ws::ListenOptions> listeners;  // default: one on 127.0.0.1:8080
     LogConfig log;
@@ -134,6 +150,7 @@ struct Config {
     HttpConfig http;
     SessionLimits limits;   // defaults for realms that set none
     std::vector<RealmConfig> realms;
+    std::optional<ClusterConfig> cluster;  // none: a single node, no Redis
 };
 
 }  // namespace kreuz::config

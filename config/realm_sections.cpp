@@ -8,14 +8,12 @@
 #include <utility>
 #include <vector>
 
+#include "config/secret_source.h"
 #include "config/sections.h"
 
 namespace kreuz::config {
 
 namespace {
-
-// The largest secret file read.
-constexpr std::size_t max_secret_file = 64u << 10;
 
 // Standard Base64 with "=" padding that decodes to exactly `bytes` bytes.
 bool is_base64_of(std::string_view text, std::size_t bytes) {
@@ -43,74 +41,6 @@ std::string read_unique_name(const YamlReader& r, const Value& value, FirstSeen<
     }
     return name;
 }
-
-// A secret kept out of the configuration file. The line break that ends
-// the file is not part of the secret.
-std::string read_secret_file(const YamlReader& r, const Value& value, const std::string& path) {
-    FileRead file = read_file(path, max_secret_file);
-    if (file.failed_step) {
-        r.fail(value, std::string("cannot ") + file.failed_step + " " + quote(path) + ": " + file.reason);
-    }
-    if (file.larger) r.fail(value, quote(path) + " is larger than " + describe_size(max_secret_file));
-    std::string text = std::move(file.text);
-    if (text.ends_with('\n')) text.pop_back();
-    if (text.ends_with('\r')) text.pop_back();
-    return text;
-}
-
-// The one key of a user or a bridge key that gives its secret: a second one
-// is an error as soon as it is read, none is one once all keys are read.
-class SecretSource {
-public:
-    explicit SecretSource(const YamlReader& reader) : r_(reader) {}
-    SecretSource(const SecretSource&) = delete;  // the keys' readers point at it
-    SecretSource& operator=(const SecretSource&) = delete;
-
-    // The table entry of one of the keys that can give the secret.
-    Key key(std::string_view name) {
-        names_.push_back(name);
-        return {name, [this, name](const Value& v) {
-                    if (value_) {
-                        r_.fail(v, std::string(name_) + " and " + std::string(name) +
-                                       " both give the secret; keep one");
-                    }
-                    value_ = v;
-                    name_ = name;
-                }};
-    }
-
-    // The secret itself: the value, or what the environment variable or the
-    // file it names holds. Never empty. `item` is the mapping of the keys.
-    std::string read(const Value& item) const {
-        if (!value_) r_.fail(item, "missing the secret: one of " + either(names_) + " is required");
-        const Value& source = *value_;
-        std::string secret;
-        if (name_ == "secret_env") {
-            const std::string variable = r_.read_string(source);
-            const char* text = variable.empty() ? nullptr : std::getenv(variable.c_str());
-            if (!text) r_.fail(source, "environment variable " + quote(variable) + " is not set");
-            secret = text;
-            if (secret.empty()) r_.fail(source, "environment variable " + quote(variable) + " is empty");
-        } else if (name_ == "secret_file") {
-            const std::string path = r_.read_string(source);
-            secret = read_secret_file(r_, source, path);
-            if (secret.empty()) r_.fail(source, "the file " + quote(path) + " is empty");
-        } else {
-            secret = r_.read_string(source);
-            if (secret.empty()) r_.fail(source, "must not be empty");
-        }
-        return secret;
-    }
-
-    std::string_view name() const { return name_; }
-    const Value& value() const { return *value_; }
-
-private:
-    const YamlReader& r_;
-    std::vector<std::string_view> names_;
-    std::optional<Value> value_;
-    std::string_view name_;
-};
 
 BuiltinProcedures read_builtins(const YamlReader& r, const Value& value) {
     BuiltinProcedures builtins;

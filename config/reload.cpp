@@ -105,6 +105,8 @@ auto reload_table(const Config& config) {
         reloadable("http", config.http),
         reloadable("limits", config.limits),
         parts("realms", config.realms),
+        // The node's identity and its Redis: sessions ids were given under it.
+        restart("cluster", config.cluster),
     };
 }
 

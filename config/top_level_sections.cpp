@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -8,6 +9,8 @@
 #include <utility>
 
 #include "config/option_limits.h"
+#include "config/redis_url.h"
+#include "config/secret_source.h"
 #include "config/sections.h"
 
 namespace kreuz::config {
@@ -203,6 +206,40 @@ HttpConfig read_http(const YamlReader& r, const Value& value) {
     return http;
 }
 
+ClusterConfig read_cluster(const YamlReader& r, const Value& value) {
+    ClusterConfig cluster;
+    SecretSource password(r);
+    r.read_keys(value, {
+        {"redis", [&](const Value& v) {
+             if (auto problem = parse_redis_url(r.read_string(v), cluster)) r.fail(v, *problem);
+         }, Presence::required},
+        {"node_id", [&](const Value& v) {
+             cluster.node_id = r.read_string(v);
+             const bool valid = !cluster.node_id.empty() && cluster.node_id.size() <= 64 &&
+                 std::all_of(cluster.node_id.begin(), cluster.node_id.end(), [](char c) {
+                     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                 });
+             // Session ids are "<node_id>.<random>": a "." inside would blur where the node id ends.
+             if (!valid) r.fail(v, "must be 1 to 64 characters of A-Z a-z 0-9 - _, got " + quote(cluster.node_id));
+         }},
+        password.key("password"),
+        password.key("password_env"),
+        password.key("password_file"),
+        {"channel_prefix", [&](const Value& v) {
+             cluster.channel_prefix = r.read_string(v);
+             if (cluster.channel_prefix.empty()) r.fail(v, "must not be empty");
+         }},
+        {"connect_timeout", [&](const Value& v) { cluster.connect_timeout_ms = r.read_duration_ms(v, false); }},
+        {"reconnect_max", [&](const Value& v) { cluster.reconnect_max_ms = r.read_duration_ms(v, false); }},
+        {"max_pending", [&](const Value& v) { cluster.max_pending = r.read_integer<std::size_t>(v, 1); }},
+    });
+    if (password.given()) {
+        if (!cluster.password.empty()) r.fail(password.value(), "the redis URL already holds a password");
+        cluster.password = password.read(value);
+    }
+    return cluster;
+}
+
 }  // namespace
 
 SessionLimits read_limits(const YamlReader& r, const Value& value, SessionLimits base) {
@@ -234,6 +271,7 @@ Config read_config(const YamlReader& r, const YAML::Node& root) {
                  config.realms = read_realms(r, v, config, path_owners);
                  realms_given = true;
              }},
+            {"cluster", [&](const Value& v) { config.cluster = read_cluster(r, v); }},
         });
     }
     if (config.listeners.empty()) config.listeners.emplace_back();

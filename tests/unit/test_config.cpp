@@ -369,7 +369,7 @@ TEST_CASE("config: unknown keys") {
     CHECK(top.column == 1);
     CHECK(top.key_path == "bogus");
     CHECK(std::string(top.what()) == "test.yaml:3:1: bogus: unknown key \"bogus\" (known here: listen, log, websocket, "
-                                     "http, limits, realms)");
+                                     "http, limits, realms, cluster)");
 
     const ConfigError nested = error_of(R"(realms:
   - name: a
