@@ -63,10 +63,15 @@ std::uint64_t Realm::failure_delay_ms() {
 }
 
 std::string Realm::new_session_id() const {
-    std::string id = wamp::new_session_id();
+    std::string id = session_id_prefix_ + wamp::new_session_id();
     // 96 random bits make a clash all but impossible; all but is not never.
-    while (sessions_.count(id) != 0) id = wamp::new_session_id();
+    while (sessions_.count(id) != 0) id = session_id_prefix_ + wamp::new_session_id();
     return id;
+}
+
+void Realm::join_cluster(Backplane& backplane, const std::string& node_id) {
+    backplane_ = &backplane;
+    session_id_prefix_ = node_id + ".";
 }
 
 void Realm::add_session(Session& session) {

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "config/config.h"
+#include "router/backplane.h"
 #include "router/broker.h"
 #include "router/dealer.h"
 #include "router/metrics.h"
@@ -49,6 +50,12 @@ public:
     RealmMetrics& metrics() { return metrics_; }
     const RealmMetrics& metrics() const { return metrics_; }
     wamp::JsonReader& json_reader() { return json_reader_; }
+    // The other nodes of a cluster; nullptr for a single node.
+    Backplane* backplane() const { return backplane_; }
+    // Makes the realm part of a cluster before any session opens: its
+    // session ids then start with "<node_id>.", unique across the nodes
+    // without asking them, and telling at a glance which node holds a session.
+    void join_cluster(Backplane& backplane, const std::string& node_id);
 
     // The rules of a role: its own when the realm configures it, else the realm's.
     const UriRules& rules_for(std::string_view role) const;
@@ -86,6 +93,8 @@ private:
     config::RealmConfig config_;
     std::string welcome_ident_;
     Timers& timers_;
+    Backplane* backplane_ = nullptr;
+    std::string session_id_prefix_;
     UriRules rules_;
     std::map<std::string, UriRules, std::less<>> role_rules_;
     std::unordered_map<std::string, User, StringHash, std::equal_to<>> users_;

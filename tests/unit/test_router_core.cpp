@@ -4,6 +4,7 @@
 // is checked step by step.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -78,11 +79,13 @@ struct Client {
 // A realm on a loop that never runs: timers are scheduled and never fire.
 class Core {
 public:
-    explicit Core(const std::string& realm_yaml = "realms: [{name: r, paths: [/ws]}]")
+    explicit Core(const std::string& realm_yaml = "realms: [{name: r, paths: [/ws]}]",
+                  Backplane* backplane = nullptr)
         : config_(config::parse_config(realm_yaml, "<test>")) {
         uv_loop_init(&loop_);
         timers_.emplace(&loop_);
         realm_.emplace(config_.realms.at(0), "kreuz/test", *timers_);
+        if (backplane) realm_->join_cluster(*backplane, "node-a");
         add_builtin_procedures(*realm_);
         add_auth_procedures(*realm_);
         realm_->registrations().add_procedures();
@@ -131,7 +134,23 @@ private:
     std::list<Client> clients_;  // stable addresses: sessions point at their transports
 };
 
+// What the broker tells the other nodes, kept for the test to read.
+class RecordingBackplane final : public Backplane {
+public:
+    std::vector<std::string> log;  // "+topic", "-topic", "relay topic <EVENT>"
+    bool up = true;
+
+    void topic_held(Realm&, const std::string& topic) override { log.push_back("+" + topic); }
+    void topic_released(Realm&, const std::string& topic) override { log.push_back("-" + topic); }
+    bool relaying() const override { return up; }
+    void relay(const Realm&, const wamp::Publish& publication, const std::string& event_message) override {
+        log.push_back("relay " + publication.topic + " " + event_message);
+    }
+    BackplaneStatus status() const override { return {}; }
+};
+
 constexpr int SUBSCRIBE = wamp::Subscribe::type_id;
+constexpr int UNSUBSCRIBE = wamp::Unsubscribe::type_id;
 constexpr int PUBLISH = wamp::Publish::type_id;
 constexpr int CALL = wamp::Call::type_id;
 constexpr int CALLRESULT = wamp::CallResult::type_id;
@@ -274,4 +293,66 @@ TEST_CASE("router core: limits close the session with 1008 and answer too many c
     CHECK(s.session->subscriptions().size() == 2);
     CHECK(core.end_closed() == 1);
     CHECK(core.realm().broker().topic_count() == 0);
+}
+
+TEST_CASE("router core: the backplane holds a topic from its first local subscriber to its last") {
+    RecordingBackplane backplane;
+    Core core("realms: [{name: r, paths: [/ws]}]", &backplane);
+    Client& a = core.connect();
+    Client& b = core.connect();
+    CHECK(a.session->id().starts_with("node-a."));  // unique across nodes without asking them
+    Core::send(a, {SUBSCRIBE, "t"});
+    Core::send(b, {SUBSCRIBE, "t"});
+    Core::send(b, {SUBSCRIBE, "u"});
+    CHECK(backplane.log == std::vector<std::string>{"+t", "+u"});
+    Core::send(a, {UNSUBSCRIBE, "t"});
+    CHECK(backplane.log.size() == 2);  // b still holds t
+    b.transport.close(1000, "");
+    core.end_closed();  // the session's end releases what it held
+    REQUIRE(backplane.log.size() == 4);
+    std::sort(backplane.log.begin() + 2, backplane.log.end());
+    CHECK(backplane.log == std::vector<std::string>{"+t", "+u", "-t", "-u"});
+}
+
+TEST_CASE("router core: a publication reaches local subscribers, then the backplane, with the same bytes") {
+    RecordingBackplane backplane;
+    Core core("realms: [{name: r, paths: [/ws]}]", &backplane);
+    Client& subscriber = core.connect();
+    Client& publisher = core.connect();
+    Core::send(subscriber, {SUBSCRIBE, "t"});
+    backplane.log.clear();
+    Core::send(publisher, {PUBLISH, "t", {{"n", 1}}});
+    REQUIRE(subscriber.transport.take(EVENT).size() == 1);
+    CHECK(backplane.log == std::vector<std::string>{R"(relay t [8,"t",{"n":1}])"});
+    // Nobody here on "u": the other nodes may still have subscribers.
+    Core::send(publisher, {PUBLISH, "u", 2});
+    CHECK(backplane.log.back() == R"(relay u [8,"u",2])");
+    // Redis away: local delivery goes on, nothing is serialized for the relay.
+    backplane.up = false;
+    Core::send(publisher, {PUBLISH, "t", 3});
+    CHECK(subscriber.transport.take(EVENT).size() == 1);
+    CHECK(backplane.log.size() == 2);
+}
+
+TEST_CASE("router core: a remote publication follows 6.3 with ids of this node and others") {
+    RecordingBackplane backplane;
+    Core core("realms: [{name: r, paths: [/ws]}]", &backplane);
+    Client& a = core.connect();
+    Client& b = core.connect();
+    for (Client* s : {&a, &b}) Core::send(*s, {SUBSCRIBE, "t"});
+    auto event = std::make_shared<const std::string>(R"([8,"t","remote"])");
+    auto deliver = [&](std::optional<std::vector<std::string>> exclude, std::optional<std::vector<std::string>> eligible) {
+        wamp::Publish filters{"t", nullptr, false, std::move(exclude), std::move(eligible)};
+        const std::size_t count = core.realm().broker().deliver_remote(filters, event);
+        std::string who;
+        if (!a.transport.take(EVENT).empty()) who += "a";
+        if (!b.transport.take(EVENT).empty()) who += "b";
+        CHECK(who.size() == count);
+        return who;
+    };
+    CHECK(deliver(std::nullopt, std::nullopt) == "ab");
+    CHECK(deliver(std::vector<std::string>{b.session->id(), "node-b.x"}, std::nullopt) == "a");
+    CHECK(deliver(std::nullopt, std::vector<std::string>{"node-b.x"}) == "");
+    CHECK(deliver(std::vector<std::string>{}, std::vector<std::string>{a.session->id()}) == "a");
+    CHECK(core.realm().broker().deliver_remote(wamp::Publish{"nobody-here", nullptr, false, {}, {}}, event) == 0);
 }
