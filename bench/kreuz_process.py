@@ -5,13 +5,15 @@ import subprocess
 import time
 
 
-def start(binary, log, log_level="warn"):
+def start(binary, log, log_level="warn", config=None):
     """Returns (process, port); raises when kreuz does not listen within 10 s."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    process = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level],
-                               stdout=log, stderr=subprocess.STDOUT)
+    args = [binary, "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+    if config:
+        args += ["--config", config]
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while True:
         try:

@@ -87,6 +87,14 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
     app.add_option("--server-pid", o.server_pid, "PID of the server, for CPU time and RSS from /proc")
         ->check(CLI::Range(1, 1 << 30));
+    app.add_option("--more-ports", o.more_ports,
+                   "Further nodes of a cluster: connection i goes to the (i mod nodes)-th of --port and these, "
+                   "and latencies are also reported apart for the publisher's node and the others")
+        ->check(CLI::Range(1, 65535));
+    app.add_option("--more-server-pids", o.more_server_pids, "PIDs of the further nodes; their CPU is summed")
+        ->check(CLI::Range(1, 1 << 30));
+    app.add_option("--beside-pids", o.beside_pids, "PIDs whose CPU is reported beside the servers' (Redis)")
+        ->check(CLI::Range(1, 1 << 30));
     app.add_option("--connect-timeout", o.connect_timeout, "Seconds allowed to connect all sessions")
         ->capture_default_str()
         ->check(CLI::Range(0.1, 3600.0));

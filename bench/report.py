@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Writes BENCHMARKS.md from what bench/run.sh collected.
 
-usage: report.py META COMMANDS RESULTS [CALLGRIND [BYSTANDER [ATTACK]]] > BENCHMARKS.md
+usage: report.py META COMMANDS RESULTS [CALLGRIND [BYSTANDER [ATTACK [CLUSTER]]]] > BENCHMARKS.md
   META      key=value lines (date, nproc, cpu, kernel, peer states, versions, ...)
   COMMANDS  name<TAB>system<TAB>server command<TAB>kreuz-bench command, one run a line
   RESULTS   the JSON line of each kreuz-bench run, with "system" added
   CALLGRIND the JSON lines of bench/callgrind.py
   BYSTANDER the JSON lines of bench/bystander.py
   ATTACK    the JSON line of bench/attack.py
+  CLUSTER   the JSON lines of bench/cluster_fanout.py
 """
 import json
 import sys
@@ -402,6 +403,41 @@ def attack_section(path):
     return out
 
 
+def cluster_section(path):
+    out = ["## Cluster fan-out: 1,000 subscribers over 3 nodes against 1 node",
+           "",
+           "`python3 bench/cluster_fanout.py build/kreuz build/kreuz-bench [--rate R]`: one redis-server "
+           "(no persistence), then for each layout fresh kreuz nodes on it and kreuz-bench's fanout, open "
+           "loop, 1,000 subscribers spread round-robin over the nodes, one publisher on one node, 100-byte "
+           "events. The 1-node run has the `cluster` key too, so the layouts differ only in where the "
+           "subscribers are. Deliveries per server-CPU-second sum the CPU of every node; Redis's CPU is "
+           "beside. Local and cross-node latency are the deliveries on the publisher's node and on the "
+           "others; the difference of the two is what crossing a node adds. Latency includes the load "
+           "generator taking 1,000 EVENTs off its sockets per publication, the same in both layouts.",
+           "",
+           "| layout | publications/s | deliveries/s | deliveries per server-CPU-s | server CPU | Redis CPU s | "
+           "local p50 / p99 ms | cross-node p50 / p99 ms | added p50 / p99 ms |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows, missing = json_lines(path, "cluster")
+    if missing:
+        return out + [missing]
+
+    def ms(lat, key):
+        return lat[key] / 1000 if lat else None
+
+    for r in rows:
+        local = r.get("local_latency_us") or r.get("latency_us")
+        remote = r.get("remote_latency_us")
+        per_cpu = r["msgs_per_s"] / r["server_cpu_util"] if r.get("server_cpu_util") else 0
+        cross = f"{ms(remote, 'p50'):.1f} / {ms(remote, 'p99'):.1f}" if remote else "–"
+        added = (f"{ms(remote, 'p50') - ms(local, 'p50'):.1f} / {ms(remote, 'p99') - ms(local, 'p99'):.1f}"
+                 if remote else "–")
+        out.append(f"| {r['label']} | {r['published_per_s']:,.0f} | {r['msgs_per_s']:,.0f} | {per_cpu:,.0f} | "
+                   f"{r['server_cpu_util'] * 100:.0f} % | {r.get('beside_cpu_s', 0)} | "
+                   f"{ms(local, 'p50'):.1f} / {ms(local, 'p99'):.1f} | {cross} | {added} |")
+    return out
+
+
 def mask(command):
     parts = command.split()
     masked = []
@@ -531,6 +567,9 @@ def main():
     if len(sys.argv) > 6:
         w.append("")
         w.extend(attack_section(sys.argv[6]))
+    if len(sys.argv) > 7:
+        w.append("")
+        w.extend(cluster_section(sys.argv[7]))
     w.append("")
     w.append("## Results")
     lines = summary(results)

@@ -394,7 +394,15 @@ if ! timeout --kill-after=5 300 /usr/bin/python3 "$root/bench/attack.py" "$kreuz
 fi
 cat "$work/attack.jsonl"
 
+# ---- fan-out across nodes through Redis (bench/cluster_fanout.py)
+echo "== cluster: fan-out to 1,000 subscribers over 3 nodes and over 1"
+if ! timeout --kill-after=5 300 /usr/bin/python3 "$root/bench/cluster_fanout.py" "$kreuz" "$bench" >"$work/cluster.jsonl"; then
+  echo "bench/run.sh: cluster_fanout.py failed" >&2
+  failed=1
+fi
+cat "$work/cluster.jsonl"
+
 python3 "$root/bench/report.py" "$work/meta.txt" "$work/commands.txt" "$work/results.jsonl" "$work/callgrind.jsonl" \
-  "$work/bystander.jsonl" "$work/attack.jsonl" >"$out"
+  "$work/bystander.jsonl" "$work/attack.jsonl" "$work/cluster.jsonl" >"$out"
 echo "bench/run.sh: wrote $out"
 exit "$failed"

@@ -60,8 +60,12 @@ void Scenario::on_closed(WsClient& client, const CloseInfo& info) { runner_.clos
 // ---------------------------------------------------------------- Runner
 
 Runner::Runner(uv_loop_t* loop, const Options& options) : options_(options), loop_(loop), context_(loop) {
-    uv_ip4_addr(options_.host.c_str(), options_.port, &address_);
-    host_header_ = options_.host + ":" + std::to_string(options_.port);
+    std::vector<std::uint16_t> ports{options_.port};
+    ports.insert(ports.end(), options_.more_ports.begin(), options_.more_ports.end());
+    for (std::uint16_t port : ports) {
+        uv_ip4_addr(options_.host.c_str(), port, &addresses_.emplace_back());
+        host_headers_.push_back(options_.host + ":" + std::to_string(port));
+    }
     uv_timer_init(loop_, &timer_);
     timer_.data = this;
 }
@@ -77,7 +81,8 @@ void Runner::connect(WsClient& client, bool wamp) {
 }
 
 void Runner::connect_now(WsClient& client, bool wamp) {
-    client.connect(reinterpret_cast<const sockaddr*>(&address_), host_header_, options_.path, wamp ? "wamp" : "",
+    const std::size_t node = node_of(client.index());
+    client.connect(reinterpret_cast<const sockaddr*>(&addresses_[node]), host_headers_[node], options_.path, wamp ? "wamp" : "",
                    seconds_to_ns(options_.connect_timeout));
 }
 
@@ -100,10 +105,11 @@ void Runner::ready() {
     if (phase_ == Phase::connecting && ready_ == expected_ready_) begin_warmup();
 }
 
-void Runner::record(std::uint64_t latency_ns) {
+void Runner::record(std::uint64_t latency_ns, bool remote) {
     if (phase_ == Phase::measuring) {
         ++messages_;
         latency_.add(latency_ns);
+        if (!options_.more_ports.empty()) (remote ? remote_latency_ : local_latency_).add(latency_ns);
         if (messages_ >= options_.max_messages) end_measure();
     } else if (phase_ == Phase::warmup) {
         if (++warm_messages_ >= options_.max_messages) begin_measure();
@@ -256,7 +262,10 @@ void Runner::begin_measure() {
     messages_ = 0;
     published_ = 0;
     latency_.clear();
-    if (options_.server_pid > 0) server_cpu_start_ = process_cpu_seconds(options_.server_pid);
+    local_latency_.clear();
+    remote_latency_.clear();
+    if (options_.server_pid > 0) server_cpu_start_ = cpu_seconds_of(server_pids());
+    if (!options_.beside_pids.empty()) beside_cpu_start_ = cpu_seconds_of(options_.beside_pids);
     self_cpu_start_ = self_cpu_seconds();
     measure_start_ = now_ns();
     warmup_seconds_ = static_cast<double>(measure_start_ - warmup_start_) / 1e9;
@@ -267,9 +276,10 @@ void Runner::end_measure() {
     if (phase_ != Phase::measuring) return;
     measure_end_ = now_ns();
     if (options_.server_pid > 0) {
-        server_cpu_end_ = process_cpu_seconds(options_.server_pid);
+        server_cpu_end_ = cpu_seconds_of(server_pids());
         rss_end_ = process_rss_kib(options_.server_pid);
     }
+    if (!options_.beside_pids.empty()) beside_cpu_end_ = cpu_seconds_of(options_.beside_pids);
     self_cpu_end_ = self_cpu_seconds();
     begin_stop(true);
 }
@@ -284,6 +294,22 @@ void Runner::begin_stop(bool graceful) {
         if (graceful) client->close(1000, close_timeout_ns);
         else client->abort("");
     }
+}
+
+std::vector<pid_t> Runner::server_pids() const {
+    std::vector<pid_t> pids{options_.server_pid};
+    pids.insert(pids.end(), options_.more_server_pids.begin(), options_.more_server_pids.end());
+    return pids;
+}
+
+std::optional<double> Runner::cpu_seconds_of(const std::vector<pid_t>& pids) {
+    double sum = 0;
+    for (pid_t pid : pids) {
+        const std::optional<double> cpu = process_cpu_seconds(pid);
+        if (!cpu) return std::nullopt;
+        sum += *cpu;
+    }
+    return sum;
 }
 
 void Runner::finish() {
@@ -321,14 +347,20 @@ void Runner::report() const {
         server_cpu && messages_ > 0 ? nlohmann::ordered_json(*server_cpu / static_cast<double>(messages_)) : nlohmann::ordered_json(nullptr);
     const double client_cpu = self_cpu_end_ - self_cpu_start_;
     line["client_cpu_s"] = round_to(client_cpu, 3);
-    if (latency_.count() > 0) {
+    auto percentiles = [](const Histogram& h) {
+        if (h.count() == 0) return nlohmann::ordered_json(nullptr);
         auto us = [](std::uint64_t ns) { return round_to(static_cast<double>(ns) / 1e3, 1); };
-        line["latency_us"] = {{"samples", latency_.count()},     {"p50", us(latency_.quantile(0.5))},
-                              {"p99", us(latency_.quantile(0.99))}, {"p999", us(latency_.quantile(0.999))},
-                              {"max", us(latency_.max())},         {"mean", round_to(latency_.mean() / 1e3, 1)}};
-    } else {
-        line["latency_us"] = nullptr;
+        return nlohmann::ordered_json{{"samples", h.count()},     {"p50", us(h.quantile(0.5))},
+                                      {"p99", us(h.quantile(0.99))}, {"p999", us(h.quantile(0.999))},
+                                      {"max", us(h.max())},         {"mean", round_to(h.mean() / 1e3, 1)}};
+    };
+    line["latency_us"] = percentiles(latency_);
+    if (!options_.more_ports.empty()) {
+        line["nodes"] = addresses_.size();
+        line["local_latency_us"] = percentiles(local_latency_);
+        line["remote_latency_us"] = percentiles(remote_latency_);
     }
+    if (beside_cpu_start_ && beside_cpu_end_) line["beside_cpu_s"] = round_to(*beside_cpu_end_ - *beside_cpu_start_, 3);
     auto opt = [](const std::optional<std::uint64_t>& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr); };
     line["server_rss_kib"] = {{"before", opt(rss_before_)}, {"connected", opt(rss_connected_)}, {"end", opt(rss_end_)}};
     std::optional<double> per_conn;

@@ -36,6 +36,12 @@ struct Options {
     double duration = 5.0;
     std::uint64_t max_messages = 20'000'000;
     pid_t server_pid = 0;
+    // A cluster under test: connection i goes to the (i mod nodes)-th of
+    // port, more_ports...; the servers' CPU is summed over server_pid and
+    // more_server_pids; beside_pids (Redis) are measured and reported apart.
+    std::vector<std::uint16_t> more_ports;
+    std::vector<pid_t> more_server_pids;
+    std::vector<pid_t> beside_pids;
     double connect_timeout = 30.0;
     std::size_t connect_concurrency = 64;
     std::string topic = "http://kreuz.dev/bench#topic";
@@ -97,7 +103,10 @@ public:
     void ready();
     bool traffic_allowed() const { return phase_ == Phase::warmup || phase_ == Phase::measuring; }
     bool stopping() const { return phase_ == Phase::stopping || phase_ == Phase::done; }
-    void record(std::uint64_t latency_ns);
+    // `remote`: measured across nodes of a cluster, kept apart as well.
+    void record(std::uint64_t latency_ns, bool remote = false);
+    // Which node of the cluster the client with this index talks to.
+    std::size_t node_of(std::size_t client_index) const { return client_index % addresses_.size(); }
     void count_published() {
         if (phase_ == Phase::measuring) ++published_;
     }
@@ -119,6 +128,8 @@ private:
     void finish();
     void report() const;
     void start_pending_connects();
+    std::vector<pid_t> server_pids() const;
+    static std::optional<double> cpu_seconds_of(const std::vector<pid_t>& pids);
 
     const Options& options_;
     uv_loop_t* loop_;
@@ -127,8 +138,8 @@ private:
     std::vector<std::unique_ptr<WsClient>> clients_;
     std::deque<std::pair<WsClient*, bool>> pending_connects_;
     std::size_t handshakes_running_ = 0;
-    sockaddr_in address_{};
-    std::string host_header_;
+    std::vector<sockaddr_in> addresses_;  // port, then more_ports
+    std::vector<std::string> host_headers_;
 
     uv_timer_t timer_{};
     Phase phase_ = Phase::connecting;
@@ -143,10 +154,13 @@ private:
     std::uint64_t messages_ = 0;
     std::uint64_t published_ = 0;
     Histogram latency_;
+    Histogram local_latency_;   // with more_ports: on the publisher's own node
+    Histogram remote_latency_;  // with more_ports: across nodes
 
     std::uint64_t measure_start_ = 0;
     std::uint64_t measure_end_ = 0;
     std::optional<double> server_cpu_start_, server_cpu_end_;
+    std::optional<double> beside_cpu_start_, beside_cpu_end_;
     double self_cpu_start_ = 0, self_cpu_end_ = 0;
     std::optional<std::uint64_t> rss_before_, rss_connected_, rss_end_;
     double connect_seconds_ = 0;

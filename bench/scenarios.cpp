@@ -416,7 +416,7 @@ protected:
     void event(WsClient& client, Session&, const WampMessage& m) override {
         const auto stamp = stamp_of(client, m);
         if (!stamp) return;
-        runner_.record(now_ns() - stamp->sent_ns);
+        runner_.record(now_ns() - stamp->sent_ns, runner_.node_of(client.index()) != runner_.node_of(subscribers()));
         if (runner_.options().rate > 0) return;
         // Closed loop: publication i + W leaves once every subscriber has
         // event i. Each subscriber receives in order, so completions come in
