@@ -346,6 +346,7 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         for (uv_signal_t& handle : signals) uv_close(reinterpret_cast<uv_handle_t*>(&handle), nullptr);
+        node.shutdown();  // a cluster node's link to Redis would keep the loop alive
         server.shutdown({});
         uv_run(loop, UV_RUN_DEFAULT);
         return 1;

@@ -19,8 +19,14 @@ Node::Node(const config::Config& config, ws::Server& server)
       api_{server, server_ident(), realms_, [this](std::string& out) { backends_.append_metrics(out); }},
       www_(config.http.www_root),
       http_(config.http) {
+    if (config.cluster) {
+        std::string node_id = config.cluster->node_id.empty() ? cluster::default_node_id() : config.cluster->node_id;
+        cluster_ = std::make_unique<cluster::Cluster>(*config.cluster, std::move(node_id), server.loop(), timers_);
+        api_.backplane = cluster_.get();
+    }
     for (const config::RealmConfig& realm_config : config.realms) {
         auto realm = std::make_unique<router::Realm>(realm_config, server_ident(), timers_);
+        if (cluster_) realm->join_cluster(*cluster_, cluster_->node_id());
         add_procedures_and_bridge(*realm);
         for (const std::string& path : realm_config.paths) {
             ws::Endpoint endpoint;
@@ -48,6 +54,12 @@ Node::Node(const config::Config& config, ws::Server& server)
     server.set_http_handler([this](const ws::HttpRequest& request, const ws::Connection& connection) {
         return answer_http(request, connection);
     });
+    if (cluster_) cluster_->start();
+}
+
+void Node::shutdown() {
+    backends_.shutdown();
+    if (cluster_) cluster_->shutdown();
 }
 
 void Node::add_procedures_and_bridge(router::Realm& realm) {

@@ -12,6 +12,7 @@
 #include "http/operator_pages.h"
 #include "http/publish_bridge.h"
 #include "http/static_files.h"
+#include "router/cluster/cluster.h"
 #include "router/realm.h"
 #include "router/timers.h"
 #include "websocket/server.h"
@@ -34,9 +35,10 @@ public:
     // in flight finish under the configuration they started with.
     void reload(const config::Config& next);
 
-    // Aborts what the node itself has going (requests to HTTP backends) and
-    // closes its handles, so that the loop ends with nothing left open.
-    void shutdown() { backends_.shutdown(); }
+    // Aborts what the node itself has going (requests to HTTP backends, the
+    // link to Redis) and closes its handles, so that the loop ends with
+    // nothing left open.
+    void shutdown();
 
 private:
     std::string answer_http(const ws::HttpRequest& request, const ws::Connection& connection);
@@ -48,6 +50,10 @@ private:
     router::Timers timers_;
     // After realms_ for the same reason: aborting a request answers its call.
     http::HttpBackends backends_;
+    // Before realms_ is filled: every realm joins it first. Declared after
+    // timers_, which it runs on, and after realms_, which hold it, so that it
+    // is destroyed before both: its link cancels its timers.
+    std::unique_ptr<cluster::Cluster> cluster_;
     // The publish bridges of the realms that have one.
     std::vector<http::PublishBridge> bridges_;
     http::HttpApiSources api_;

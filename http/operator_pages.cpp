@@ -22,6 +22,35 @@ std::string realm_label(const Realm& realm) { return "realm=\"" + escape_label_v
 constexpr std::array<const char*, 9> message_type_names = {
     "WELCOME", "PREFIX", "CALL", "CALLRESULT", "CALLERROR", "SUBSCRIBE", "UNSUBSCRIBE", "PUBLISH", "EVENT"};
 
+// Only a cluster node has these families: a single node shows no Redis.
+void append_cluster_metrics(std::string& out, const router::BackplaneStatus& cluster) {
+    auto metric = [&out](const char* name, const char* type, const char* help, double value) {
+        append_help(out, name, type, help);
+        append_sample(out, name, {}, value);
+    };
+    metric("kreuz_cluster_redis_connected", "gauge", "1 while the node's connections to Redis are up.",
+           cluster.connected ? 1 : 0);
+    metric("kreuz_cluster_redis_connects_total", "counter", "Times the link to Redis came up.",
+           static_cast<double>(cluster.connects));
+    metric("kreuz_cluster_redis_reconnect_attempts_total", "counter",
+           "Attempts to reach Redis again after a failure or a loss.", static_cast<double>(cluster.reconnect_attempts));
+    append_help(out, "kreuz_cluster_publications_total", "counter",
+                "Publications between nodes: sent to the others, not sent (Redis away or backlogged), received.");
+    for (const auto& [direction, value] : {std::pair{"sent", cluster.events_sent},
+                                           std::pair{"not_sent", cluster.events_not_sent},
+                                           std::pair{"received", cluster.events_received}}) {
+        append_sample(out, "kreuz_cluster_publications_total", std::string("direction=\"") + direction + "\"",
+                      static_cast<double>(value));
+    }
+    metric("kreuz_cluster_remote_deliveries_total", "counter",
+           "EVENTs queued to this node's subscribers for publications of other nodes.",
+           static_cast<double>(cluster.remote_deliveries));
+    metric("kreuz_cluster_redis_subscriptions", "gauge", "Redis channels held for this node's subscribers.",
+           static_cast<double>(cluster.subscriptions));
+    metric("kreuz_cluster_invalid_messages_total", "counter", "Messages from other nodes that were dropped unread.",
+           static_cast<double>(cluster.invalid));
+}
+
 }  // namespace
 
 std::string health_response(const ws::HttpRequest& request, const HttpApiSources& sources) {
@@ -36,12 +65,22 @@ std::string health_response(const ws::HttpRequest& request, const HttpApiSources
     } else {
         std::size_t sessions = 0;
         for (const auto& realm : sources.realms) sessions += realm->session_count();
-        response = json_response(ready ? 200 : 503, {{"status", ready ? "ok" : "shutting down"},
-                                                     {"live", true},
-                                                     {"ready", ready},
-                                                     {"version", sources.server_ident},
-                                                     {"connections", sources.server.connection_count()},
-                                                     {"sessions", sessions}});
+        std::optional<router::BackplaneStatus> cluster;
+        if (sources.backplane) cluster = sources.backplane->status();
+        const char* status = !ready ? "shutting down" : cluster && !cluster->connected ? "degraded" : "ok";
+        nlohmann::json body{{"status", status},
+                            {"live", true},
+                            {"ready", ready},
+                            {"version", sources.server_ident},
+                            {"connections", sources.server.connection_count()},
+                            {"sessions", sessions}};
+        if (cluster) {
+            body["cluster"] = {{"node_id", cluster->node_id},
+                               {"redis", cluster->connected ? "connected" : "disconnected"},
+                               {"redis_address", cluster->redis}};
+            if (!cluster->connected) body["cluster"]["redis_error"] = cluster->last_error;
+        }
+        response = json_response(ready ? 200 : 503, body);
     }
     return response;
 }
@@ -159,6 +198,7 @@ std::string metrics_text(const HttpApiSources& sources) {
               [](const Realm& r) { return static_cast<double>(r.registrations().registration_count()); });
     per_realm("kreuz_routed_calls_pending", "gauge", "CALLs forwarded to a callee and not yet answered.",
               [](const Realm& r) { return static_cast<double>(r.registrations().pending_count()); });
+    if (sources.backplane) append_cluster_metrics(out, sources.backplane->status());
     if (sources.more_metrics) sources.more_metrics(out);
     return out;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "router/backplane.h"
 #include "router/realm.h"
 #include "websocket/http_request.h"
 #include "websocket/server.h"
@@ -22,10 +23,14 @@ struct HttpApiSources {
     const std::vector<std::unique_ptr<Realm>>& realms;
     // Families of parts that keep their own counters (HTTP backends).
     std::function<void(std::string&)> more_metrics;
+    // The cluster this node belongs to; nullptr for a single node.
+    const router::Backplane* backplane = nullptr;
 };
 
 // GET /health (liveness and readiness in one JSON object), /health/live and
-// /health/ready; 503 for readiness once shutdown has begun.
+// /health/ready; 503 for readiness once shutdown has begun. A cluster node
+// cut off from Redis still serves its own sessions, so it stays live and
+// ready (200), and /health says "degraded" with the cluster's state.
 std::string health_response(const ws::HttpRequest& request, const HttpApiSources& sources);
 
 // GET /metrics in the Prometheus text format 0.0.4.

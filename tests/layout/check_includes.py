@@ -18,17 +18,26 @@ ALLOWED = {
     "wamp": set(),
     "config": {"websocket/options.h"},     # plain option structs only
     "router": {"websocket", "wamp", "config"},
+    # The cluster implements the core's Backplane; the core never names it.
+    "router/cluster": {"router", "websocket", "wamp", "config"},
     "http": {"router", "websocket", "wamp", "config"},
-    "app": {"http", "router", "websocket", "wamp", "config"},
+    "app": {"http", "router", "router/cluster", "websocket", "wamp", "config"},
 }
 # room -> library headers it must not include
 FORBIDDEN_SYSTEM = {
     "wamp": ("uv.h", "curl/"),
     "websocket": ("curl/", "nlohmann/"),
-    "router": ("curl/",),
+    "router": ("curl/", "hiredis/"),
+    "http": ("hiredis/",),
     "config": ("uv.h", "curl/"),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+
+
+def room_of(target):
+    """The innermost room an include points into ("router/cluster/x.h" is in router/cluster)."""
+    rooms = [r for r in ALLOWED if target.startswith(r + "/")]
+    return max(rooms, key=len) if rooms else None
 
 
 def main():
@@ -42,8 +51,8 @@ def main():
             for kind, target in INCLUDE.findall(path.read_text(errors="replace")):
                 rel = path.relative_to(ROOT)
                 if kind == '"':
-                    other = target.split("/", 1)[0]
-                    if "/" not in target or other == room or other not in ALLOWED:
+                    other = room_of(target)
+                    if other is None or other == room:
                         continue
                     if other not in allowed and target not in allowed:
                         problems.append(f"{rel}: includes {target} ({room}/ may use {sorted(allowed) or 'nothing'})")

@@ -39,7 +39,8 @@ DISPATCH_LEGACY = "http://api.testsuite.wamp.ws/testee/control#dispatch"
 NO_SUCH = "http://api.wamp.ws/error#NoSuchRPCEndpoint"
 TOO_MANY_CALLS = "urn:kreuz:error:too-many-pending-calls"
 
-SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16}$")
+# 16 characters as AutobahnPython makes them; a cluster node puts its id and a "." in front.
+SESSION_ID_RE = re.compile(r"^(?:[A-Za-z0-9_-]{1,64}\.)?[A-Za-z0-9_-]{16}$")
 
 _ids = itertools.count(1)
 OPEN_CLIENTS: list["WampClient"] = []

@@ -1,0 +1,89 @@
+#include "router/cluster/wire_format.h"
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+namespace kreuz::cluster {
+
+namespace {
+
+// The text up to the next '\n', which is consumed; nullopt when there is none.
+std::optional<std::string_view> take_line(std::string_view& rest) {
+    const auto newline = rest.find('\n');
+    if (newline == std::string_view::npos) return std::nullopt;
+    std::string_view line = rest.substr(0, newline);
+    rest.remove_prefix(newline + 1);
+    return line;
+}
+
+}  // namespace
+
+std::string event_channel(std::string_view prefix, std::string_view realm, std::string_view topic) {
+    const std::string length = std::to_string(realm.size());
+    std::string channel;
+    channel.reserve(prefix.size() + length.size() + realm.size() + topic.size() + 5);
+    channel.append(prefix).append(":e:").append(length).append(":").append(realm).append(":").append(topic);
+    return channel;
+}
+
+std::string encode_event(std::string_view origin_node, const wamp::Publish& publication, std::string_view event_message) {
+    std::string filters;
+    // exclude_me needs nothing: the publisher is a session of the origin,
+    // which applied it to its own subscribers.
+    if (publication.exclude || publication.eligible) {
+        nlohmann::json lists = nlohmann::json::object();
+        if (publication.exclude) lists["exclude"] = *publication.exclude;
+        if (publication.eligible) lists["eligible"] = *publication.eligible;
+        filters = lists.dump();
+    }
+    const std::string version = std::to_string(wire_version);
+    std::string payload;
+    payload.reserve(version.size() + origin_node.size() + filters.size() + event_message.size() + 3);
+    payload.append(version).append("\n").append(origin_node).append("\n").append(filters).append("\n");
+    payload.append(event_message);
+    return payload;
+}
+
+std::optional<RemoteEvent> decode_event(std::string_view payload, DecodeFailure& failure) {
+    std::string_view rest = payload;
+    const auto version_text = take_line(rest);
+    unsigned version = 0;
+    if (!version_text || version_text->empty() ||
+        std::from_chars(version_text->data(), version_text->data() + version_text->size(), version).ptr !=
+            version_text->data() + version_text->size()) {
+        failure = {"no version line", false};
+        return std::nullopt;
+    }
+    if (version > wire_version) {
+        failure = {"wire format version " + std::to_string(version) + " is newer than this node's " +
+                       std::to_string(wire_version),
+                   true};
+        return std::nullopt;
+    }
+    const auto origin = take_line(rest);
+    const auto filters = origin ? take_line(rest) : std::nullopt;
+    if (!origin || origin->empty() || !filters) {
+        failure = {"truncated header", false};
+        return std::nullopt;
+    }
+    RemoteEvent event;
+    event.origin_node = *origin;
+    event.event_message = rest;
+    if (!filters->empty()) {
+        const nlohmann::json lists = nlohmann::json::parse(*filters, nullptr, false);
+        if (!lists.is_object()) {
+            failure = {"filters are not a JSON object", false};
+            return std::nullopt;
+        }
+        if (auto it = lists.find("exclude"); it != lists.end()) event.exclude = wamp::read_session_ids(*it);
+        if (auto it = lists.find("eligible"); it != lists.end()) event.eligible = wamp::read_session_ids(*it);
+    }
+    if (event.event_message.empty()) {
+        failure = {"no EVENT", false};
+        return std::nullopt;
+    }
+    return event;
+}
+
+}  // namespace kreuz::cluster

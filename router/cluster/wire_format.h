@@ -1,0 +1,49 @@
+// What nodes say to each other through Redis: the channel names and the
+// messages on them. Pure functions, no I/O, so that the unit tests and the
+// fuzzer reach every byte of it.
+//
+//   channel  <prefix>:e:<n>:<realm>:<topic>
+//            n is the realm name's length, so that no two (realm, topic)
+//            pairs share a channel whatever characters they hold.
+//   message  <version>\n<origin node>\n<filters>\n<EVENT>
+//            version  "1"; a node drops (and logs) a message of a version
+//                     newer than the one it speaks, so a rolling upgrade
+//                     loses cross-node events instead of misreading them
+//            filters  empty, or a JSON object with "exclude" and/or
+//                     "eligible", the publication's session-id lists
+//            EVENT    the WAMP message exactly as the origin sent it to its
+//                     own subscribers; the receiving node queues these bytes
+//                     to its subscribers without parsing them again
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wamp/message.h"
+
+namespace kreuz::cluster {
+
+inline constexpr unsigned wire_version = 1;
+
+std::string event_channel(std::string_view prefix, std::string_view realm, std::string_view topic);
+
+std::string encode_event(std::string_view origin_node, const wamp::Publish& publication, std::string_view event_message);
+
+struct RemoteEvent {
+    std::string_view origin_node;
+    std::optional<std::vector<std::string>> exclude;
+    std::optional<std::vector<std::string>> eligible;
+    std::string_view event_message;  // points into the decoded payload
+};
+
+struct DecodeFailure {
+    std::string reason;
+    bool newer_version = false;  // a newer node's message, not a broken one
+};
+
+// The payload must outlive the views of the result.
+std::optional<RemoteEvent> decode_event(std::string_view payload, DecodeFailure& failure);
+
+}  // namespace kreuz::cluster

@@ -1,0 +1,346 @@
+"""PubSub across kreuz nodes through Redis (docs/CLUSTER.md).
+
+The module starts three nodes a, b and c first and its own redis-server (Debian's package, on a
+free loopback port, persistence off) only after them, so that every test also stands on "nodes
+that started before Redis existed joined once it came". Cross-node delivery has no barrier like a
+ping round trip: a subscriber knows it has everything a publisher sent before once that
+publisher's next publication, on a sync topic, reaches it. That leans on the per-publisher order
+the cluster promises, and so tests it every time.
+"""
+import asyncio
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+import conftest
+from redis_server import RedisServer
+from wampclient import EVENT, WampClient, t, unique
+
+
+def node_config(redis_port: int, node_id: str) -> str:
+    return f"""\
+cluster:
+  redis: "redis://127.0.0.1:{redis_port}/0"
+  node_id: {node_id}
+  connect_timeout: 500ms
+  reconnect_max: 300ms
+realms:
+  - name: default
+    paths: [/ws]
+    publish_bridge: {{path: /publish}}
+  - name: other
+    paths: [/other]
+"""
+
+
+def http_get(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=t(5)) as r:
+        return r.status, r.read().decode()
+
+
+def health(port) -> dict:
+    return json.loads(http_get(port, "/health")[1])
+
+
+def metric(port, name) -> float:
+    for line in http_get(port, "/metrics")[1].splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no metric {name}")
+
+
+def wait_for(predicate, what, timeout=10.0):
+    deadline = time.monotonic() + t(timeout)
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class Cluster:
+    def __init__(self):
+        self.redis = RedisServer(conftest.free_port())
+        self.nodes = {name: conftest._new_server(node_config(self.redis.port, name)) for name in ("a", "b", "c")}
+
+    def __getitem__(self, name):
+        return self.nodes[name]
+
+    def all_ok(self):
+        return all(health(n.port)["status"] == "ok" for n in self.nodes.values())
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster()
+    yield c
+    errors = []
+    for node in c.nodes.values():
+        try:
+            node.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    c.redis.finish()
+    assert not errors, "\n\n".join(errors)
+
+
+def channel(topic, realm="default"):
+    return f"kreuz:e:{len(realm)}:{realm}:{topic}"
+
+
+async def held_by(cluster, topic, nodes, realm="default"):
+    """Waits until exactly `nodes` nodes hold the topic's channel in Redis: from then on a
+    publication anywhere reaches each of them."""
+    count = None
+    for _ in range(400):
+        count = cluster.redis.command("PUBSUB", "NUMSUB", channel(topic, realm))[1]
+        if count == nodes:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{channel(topic, realm)}: {count} nodes subscribed in Redis, expected {nodes}")
+
+
+async def subscribed(client, *topics):
+    for topic in topics:
+        await client.subscribe(topic)
+    await client.barrier()
+
+
+async def until_sync(client, sync_topic, marker, limit=1000) -> list:
+    """Every EVENT before the publisher's marker on sync_topic, in arrival order."""
+    got = []
+    for _ in range(limit):
+        msg = await client.recv(timeout=10)
+        if msg == [EVENT, sync_topic, marker]:
+            return got
+        got.append(msg)
+    raise AssertionError(f"{client.name}: no sync marker within {limit} messages")
+
+
+def receives(tail, publisher_id, subscriber_id):
+    """The receiver rule of digest 6.3, written out again as the test expects it."""
+    exclude_me, exclude, eligible = True, None, None
+    if len(tail) >= 1:
+        if isinstance(tail[0], bool):
+            exclude_me = tail[0]
+        else:
+            exclude = tail[0]
+    if len(tail) >= 2:
+        eligible = tail[1]
+    if eligible is not None and subscriber_id not in eligible:
+        return False
+    if exclude is not None:
+        return subscriber_id not in exclude
+    return not (exclude_me and subscriber_id == publisher_id)
+
+
+# The first test: the nodes have been up without Redis until now.
+async def test_nodes_started_before_redis_join_once_it_comes(cluster):
+    for node in cluster.nodes.values():
+        h = health(node.port)
+        assert h["status"] == "degraded" and h["ready"] is True, h
+        assert h["cluster"]["redis"] == "disconnected" and h["cluster"]["node_id"] in "abc", h
+        assert http_get(node.port, "/health/ready")[0] == 200
+    # Sessions and local PubSub work before Redis exists.
+    topic = unique("early")
+    sub = await WampClient.connect(cluster["a"].port)
+    await subscribed(sub, topic)
+    pub = await WampClient.connect(cluster["a"].port)
+    await pub.publish(topic, "local")
+    assert await sub.recv() == [EVENT, topic, "local"]
+
+    cluster.redis.start()
+    wait_for(cluster.all_ok, "every node to reach Redis")
+    # The subscription made before Redis came is in Redis now, with no new SUBSCRIBE.
+    remote = await WampClient.connect(cluster["b"].port)
+    await held_by(cluster, topic, 1)
+    await remote.publish(topic, "from b")
+    assert await sub.recv() == [EVENT, topic, "from b"]
+    assert metric(cluster["a"].port, "kreuz_cluster_redis_connected") == 1
+
+
+async def test_session_ids_name_their_node(cluster):
+    for name in ("a", "b", "c"):
+        c = await WampClient.connect(cluster[name].port)
+        assert c.session_id.startswith(name + "."), c.session_id
+
+
+async def test_every_exclude_and_eligible_form_across_nodes(cluster):
+    topic, sync = unique("xform"), unique("xsync")
+    peers = []
+    for name in ("a", "b", "c"):
+        for _ in range(2):
+            peers.append(await WampClient.connect(cluster[name].port, name=f"{name}{len(peers)}"))
+    pub = await WampClient.connect(cluster["a"].port, name="pub")
+    everyone = peers + [pub]
+    for c in everyone:
+        await subscribed(c, topic, sync)
+    await held_by(cluster, topic, 3)
+    await held_by(cluster, sync, 3)
+    ids = [p.session_id for p in peers]  # ids[0:2] on a, [2:4] on b, [4:6] on c
+    forms = [
+        [],                                     # default: the publisher excluded
+        [False],                                # excludeMe false: the publisher too
+        [True],
+        [[]],                                   # empty exclude: everyone, the publisher too
+        [[ids[2], ids[5]]],                     # exclude one on b and one on c
+        [[pub.session_id, ids[0]]],             # exclude two on the publisher's node
+        [[], [ids[1], ids[3], ids[4]]],         # eligible on all three nodes
+        [[ids[3]], [ids[2], ids[3], ids[5]]],   # both lists
+        [[], []],                               # nobody is eligible
+        [[], [ids[4]]],                         # only one on c
+        [[], [ids[0], pub.session_id]],         # only sessions of the publisher's node
+        [[ids[2]], [ids[2]]],                   # eligible and excluded: nobody
+        [["no.such-session", "zz.AAAAAAAAAAAAAAAA"]],  # ids of nobody are ignored
+        [False, [ids[3], "c.unknown"]],         # excludeMe false with eligible (4-element form)
+    ]
+    for n, tail in enumerate(forms):
+        await pub.publish(topic, {"form": n}, *tail)
+        await pub.publish(sync, n, [])
+        for c in everyone:
+            got = await until_sync(c, sync, n)
+            expected = [[EVENT, topic, {"form": n}]] if receives(tail, pub.session_id, c.session_id) else []
+            assert got == expected, f"form {tail!r}: {c.name} ({c.session_id}) got {got!r}"
+
+
+async def test_500_events_arrive_complete_and_in_order_on_every_other_node(cluster):
+    t1, t2, sync = unique("o1"), unique("o2"), unique("osync")
+    subs = [await WampClient.connect(cluster[n].port, name=f"s{n}") for n in ("b", "c")]
+    for s in subs:
+        await subscribed(s, t1, t2, sync)
+    for topic in (t1, t2, sync):
+        await held_by(cluster, topic, 2)
+    pub = await WampClient.connect(cluster["a"].port)
+    for i in range(500):
+        await pub.publish(t1 if i % 3 else t2, i)  # two topics: the order holds across them too
+    await pub.publish(sync, "end")
+    for s in subs:
+        got = await until_sync(s, sync, "end", limit=600)
+        assert [m[2] for m in got] == list(range(500)), f"{s.name}: events lost or out of order"
+        assert all(m[1] == (t1 if m[2] % 3 else t2) for m in got)
+
+
+async def test_realms_stay_apart_across_nodes(cluster):
+    topic = unique("realm")
+    other = await WampClient.connect(cluster["b"].port, path="/other")
+    same = await WampClient.connect(cluster["b"].port)
+    await subscribed(other, topic)
+    await subscribed(same, topic)
+    await held_by(cluster, topic, 1)
+    await held_by(cluster, topic, 1, realm="other")
+    pub = await WampClient.connect(cluster["a"].port)
+    await pub.publish(topic, "default realm")
+    assert await same.recv() == [EVENT, topic, "default realm"]
+    assert await other.barrier() == []
+
+
+async def test_the_publish_bridge_reaches_other_nodes(cluster):
+    topic = unique("bridge")
+    subs = [await WampClient.connect(cluster[n].port) for n in ("b", "c")]
+    for s in subs:
+        await subscribed(s, topic)
+    await held_by(cluster, topic, 2)
+    body = json.dumps({"topic": topic, "event": {"from": "http"}}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{cluster['a'].port}/publish", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=t(5)) as r:
+        assert r.status == 202
+    for s in subs:
+        assert await s.recv() == [EVENT, topic, {"from": "http"}]
+
+
+async def test_the_last_unsubscribe_and_a_disconnect_release_the_redis_channel(cluster):
+    topic, sync = unique("release"), unique("rsync")
+    first = await WampClient.connect(cluster["b"].port)
+    second = await WampClient.connect(cluster["b"].port)
+    for s in (first, second):
+        await subscribed(s, topic)
+    await subscribed(first, sync)
+    await held_by(cluster, topic, 1)
+    pub = await WampClient.connect(cluster["a"].port)
+    # A page reload (unsubscribe and subscribe again at once) keeps the channel: nothing published
+    # just after is missed.
+    await first.unsubscribe(topic)
+    await first.subscribe(topic)
+    await first.barrier()
+    await pub.publish(topic, "kept")
+    await pub.publish(sync, "kept")
+    assert await until_sync(first, sync, "kept") == [[EVENT, topic, "kept"]]
+    await first.unsubscribe(topic)
+    await first.barrier()
+    await held_by(cluster, topic, 1)  # second still holds it
+    await second.close()  # the session's end drops its last topic
+    await held_by(cluster, topic, 0)
+    assert topic not in " ".join(cluster.redis.command("PUBSUB", "CHANNELS", "kreuz:*"))
+
+
+async def test_messages_from_unknown_versions_are_dropped_not_misread(cluster):
+    topic = unique("wire")
+    sub = await WampClient.connect(cluster["c"].port)
+    await subscribed(sub, topic)
+    await held_by(cluster, topic, 1)
+    before = metric(cluster["c"].port, "kreuz_cluster_invalid_messages_total")
+    for payload in ("2\nfuture-node\n\n[8,\"" + topic + "\",\"v2\"]", "garbage", "1\nx\n{not json\n[8]"):
+        assert cluster.redis.command("PUBLISH", channel(topic), payload) == 1
+    pub = await WampClient.connect(cluster["a"].port)
+    await pub.publish(topic, "still fine")
+    assert await sub.recv() == [EVENT, topic, "still fine"]
+    assert metric(cluster["c"].port, "kreuz_cluster_invalid_messages_total") == before + 3
+    assert "newer than this node's" in cluster["c"].log()
+
+
+def test_a_node_that_cannot_listen_exits_instead_of_waiting_on_redis(cluster, tmp_path):
+    config = tmp_path / "node.yaml"
+    config.write_text(node_config(cluster.redis.port, "late"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = subprocess.run([conftest.kreuz_bin(), "--config", str(config), "--host", "127.0.0.1",
+                                 "--port", str(taken.getsockname()[1])],
+                                capture_output=True, text=True, timeout=t(20))
+    assert result.returncode == 1, result.stdout + result.stderr
+
+
+# Last: it takes Redis away and brings it back.
+async def test_redis_killed_and_restarted(cluster):
+    a, b = cluster["a"], cluster["b"]
+    topic, sync, local_topic = unique("rr"), unique("rrsync"), unique("rrlocal")
+    remote_sub = await WampClient.connect(b.port, name="remote-sub")
+    await subscribed(remote_sub, topic, sync)
+    local_sub = await WampClient.connect(a.port, name="local-sub")
+    await subscribed(local_sub, local_topic)
+    pub = await WampClient.connect(a.port, name="pub")
+    await held_by(cluster, topic, 1)
+    await held_by(cluster, sync, 1)
+    await pub.publish(topic, "before")
+    await pub.publish(sync, "before")
+    assert await until_sync(remote_sub, sync, "before") == [[EVENT, topic, "before"]]
+
+    cluster.redis.kill()
+    for node in cluster.nodes.values():
+        wait_for(lambda: health(node.port)["status"] == "degraded", "every node to report degraded")
+    assert http_get(a.port, "/health/ready")[0] == 200
+    assert metric(a.port, "kreuz_cluster_redis_connected") == 0
+    # Local traffic is untouched, and no session was closed.
+    for i in range(50):
+        await pub.publish(local_topic, i)
+    assert [(await local_sub.recv())[2] for _ in range(50)] == list(range(50))
+    await pub.publish(topic, "lost")  # at-most-once across nodes while Redis is away
+    for c in (remote_sub, local_sub, pub):
+        assert c.is_open(), f"{c.name} was closed"
+
+    cluster.redis.start()
+    wait_for(cluster.all_ok, "every node back on Redis")
+    # The subscriptions held before the outage come back without a new SUBSCRIBE.
+    await held_by(cluster, topic, 1)
+    await held_by(cluster, sync, 1)
+    await pub.publish(topic, "after")
+    await pub.publish(sync, "after")
+    assert await until_sync(remote_sub, sync, "after") == [[EVENT, topic, "after"]]
+    assert metric(a.port, "kreuz_cluster_redis_connects_total") >= 2
