@@ -59,16 +59,22 @@ RedisLink::RedisLink(uv_loop_t* loop, Timers& timers, const config::ClusterConfi
 RedisLink::~RedisLink() {
     timers_.cancel(attempt_timer_);
     timers_.cancel(sweep_timer_);
-    if (lookup_) {
-        lookup_->owner = nullptr;
-        uv_cancel(reinterpret_cast<uv_req_t*>(&lookup_->request));
-    }
+    abandon_lookup();
     // Callbacks that run while hiredis frees the contexts find no link.
     for (redisAsyncContext* context : {commands_, subscriber_}) {
         if (!context) continue;
         context->data = nullptr;
         redisAsyncFree(context);
     }
+}
+
+void RedisLink::abandon_lookup() {
+    if (!lookup_) return;
+    // The lookup runs on libuv's thread pool and may not be cancellable any
+    // more; its callback frees it and, finding no owner, does nothing else.
+    lookup_->owner = nullptr;
+    uv_cancel(reinterpret_cast<uv_req_t*>(&lookup_->request));
+    lookup_ = nullptr;
 }
 
 void RedisLink::start() {
@@ -357,11 +363,7 @@ void RedisLink::lose(const std::string& reason, const redisAsyncContext* dying) 
     state_ = State::backoff;
     timers_.cancel(attempt_timer_);
     attempt_timer_ = 0;
-    if (lookup_) {
-        lookup_->owner = nullptr;
-        uv_cancel(reinterpret_cast<uv_req_t*>(&lookup_->request));
-        lookup_ = nullptr;
-    }
+    abandon_lookup();
     commands_ready_ = subscriber_ready_ = false;
     for (auto it = channels_.begin(); it != channels_.end();) {
         it->second.state = Subscription::none;
@@ -411,11 +413,7 @@ void RedisLink::stop() {
     attempt_timer_ = 0;
     timers_.cancel(sweep_timer_);
     sweep_timer_ = 0;
-    if (lookup_) {
-        lookup_->owner = nullptr;
-        uv_cancel(reinterpret_cast<uv_req_t*>(&lookup_->request));
-        lookup_ = nullptr;
-    }
+    abandon_lookup();
     if (redisAsyncContext* subscriber = subscriber_) {
         subscriber_ = nullptr;
         redisAsyncFree(subscriber);

@@ -94,6 +94,7 @@ private:
     static void on_subscriber_reply(redisAsyncContext* context, void* reply, void* privdata);
 
     void resolve();
+    void abandon_lookup();
     // address: the resolved IP, or empty for the configured Unix socket.
     void connect(const std::string& address);
     bool open(const std::string& address, redisAsyncContext*& slot);
