@@ -136,6 +136,8 @@ struct ClusterConfig {
     std::string password;          // empty: no AUTH
     std::string node_id;           // empty: host name, pid and a random suffix, chosen at start
     std::string channel_prefix = "kreuz";  // of every channel, so that clusters can share one Redis
+    std::uint32_t heartbeat_ms = 1000;      // how often a node tells the others it is alive
+    std::uint32_t node_timeout_ms = 5000;   // a node silent this long is gone, with its procedures
     std::uint32_t connect_timeout_ms = 2000;
     std::uint32_t reconnect_max_ms = 5000;  // the backoff between attempts doubles up to this
     std::size_t max_pending = 65536;        // PUBLISHes awaiting Redis before cross-node traffic is dropped

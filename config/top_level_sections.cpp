@@ -209,7 +209,7 @@ HttpConfig read_http(const YamlReader& r, const Value& value) {
 ClusterConfig read_cluster(const YamlReader& r, const Value& value) {
     ClusterConfig cluster;
     SecretSource password(r);
-    r.read_keys(value, {
+    const Mapping m = r.read_keys(value, {
         {"redis", [&](const Value& v) {
              if (auto problem = parse_redis_url(r.read_string(v), cluster)) r.fail(v, *problem);
          }, Presence::required},
@@ -229,10 +229,25 @@ ClusterConfig read_cluster(const YamlReader& r, const Value& value) {
              cluster.channel_prefix = r.read_string(v);
              if (cluster.channel_prefix.empty()) r.fail(v, "must not be empty");
          }},
+        {"heartbeat", [&](const Value& v) { cluster.heartbeat_ms = r.read_duration_ms(v, false); }},
+        {"node_timeout", [&](const Value& v) {
+             cluster.node_timeout_ms = r.read_duration_ms(v, false);
+             if (cluster.node_timeout_ms <= 2 * cluster.heartbeat_ms) {
+                 r.fail(v, "node_timeout (" + std::to_string(cluster.node_timeout_ms) +
+                               " ms) must be more than twice heartbeat (" + std::to_string(cluster.heartbeat_ms) +
+                               " ms), or one late heartbeat ends a live node");
+             }
+         }},
         {"connect_timeout", [&](const Value& v) { cluster.connect_timeout_ms = r.read_duration_ms(v, false); }},
         {"reconnect_max", [&](const Value& v) { cluster.reconnect_max_ms = r.read_duration_ms(v, false); }},
         {"max_pending", [&](const Value& v) { cluster.max_pending = r.read_integer<std::size_t>(v, 1); }},
     });
+    // node_timeout checked itself when given; its default must fit a given heartbeat too.
+    if (cluster.node_timeout_ms <= 2 * cluster.heartbeat_ms) {
+        r.fail(*find(m, "heartbeat"), "heartbeat (" + std::to_string(cluster.heartbeat_ms) +
+                                          " ms) must be less than half of node_timeout (" +
+                                          std::to_string(cluster.node_timeout_ms) + " ms)");
+    }
     if (password.given()) {
         if (!cluster.password.empty()) r.fail(password.value(), "the redis URL already holds a password");
         cluster.password = password.read(value);

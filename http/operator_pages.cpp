@@ -49,6 +49,14 @@ void append_cluster_metrics(std::string& out, const router::BackplaneStatus& clu
            static_cast<double>(cluster.subscriptions));
     metric("kreuz_cluster_invalid_messages_total", "counter", "Messages from other nodes that were dropped unread.",
            static_cast<double>(cluster.invalid));
+    metric("kreuz_cluster_nodes", "gauge", "Other nodes heard from within node_timeout.",
+           static_cast<double>(cluster.nodes));
+    append_help(out, "kreuz_cluster_calls_total", "counter",
+                "CALLs across nodes: forwarded to a callee on another node, served here for another node's caller.");
+    append_sample(out, "kreuz_cluster_calls_total", "direction=\"forwarded\"", static_cast<double>(cluster.calls_forwarded));
+    append_sample(out, "kreuz_cluster_calls_total", "direction=\"served\"", static_cast<double>(cluster.calls_served));
+    metric("kreuz_cluster_calls_pending", "gauge", "CALLs forwarded to another node and not answered yet.",
+           static_cast<double>(cluster.calls_pending));
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "router/dealer.h"
 #include "wamp/message.h"
 
 namespace kreuz::router {
@@ -28,6 +30,16 @@ struct BackplaneStatus {
     std::uint64_t remote_deliveries = 0;   // EVENTs queued to local subscribers for those
     std::uint64_t invalid = 0;             // messages between nodes that were not understood
     std::size_t subscriptions = 0;         // Redis channels held for local subscribers
+    std::size_t nodes = 0;                 // other nodes heard from within node_timeout
+    std::uint64_t calls_forwarded = 0;     // CALLs sent to a callee on another node
+    std::uint64_t calls_served = 0;        // CALLs of other nodes' callers run here
+    std::size_t calls_pending = 0;         // forwarded CALLs not answered yet
+};
+
+// A procedure a session of another node registered.
+struct RemoteProcedure {
+    std::string node;
+    std::string callee_id;
 };
 
 class Backplane {
@@ -43,6 +55,18 @@ public:
     // subscribers; `event_message` is the EVENT as sent to them.
     virtual void relay(const Realm& realm, const wamp::Publish& publication, const std::string& event_message) = 0;
     virtual BackplaneStatus status() const = 0;
+
+    // Routed RPC across nodes. A URI is registered once in the cluster: the
+    // claim asks Redis and answers later, with a null error_uri when the URI
+    // is this callee's now, else the CALLERROR to give the registering session.
+    using ClaimDone = std::function<void(const char* error_uri, const std::string& description)>;
+    virtual void claim_procedure(Realm& realm, const std::string& uri, const std::string& callee_id,
+                                 ClaimDone done) = 0;
+    // The callee unregistered it or left.
+    virtual void release_procedure(Realm& realm, const std::string& uri, const std::string& callee_id) = 0;
+    // A CALL for a procedure of another node; answered through `reply`, always.
+    virtual void forward_call(Realm& realm, const RemoteProcedure& procedure, const wamp::Call& call,
+                              CallReply reply) = 0;
 
 protected:
     ~Backplane() = default;

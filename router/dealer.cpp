@@ -13,8 +13,12 @@ CallReply::CallReply(Realm& realm, std::string session_id, std::string call_id)
       call_id_(std::move(call_id)),
       started_(std::chrono::steady_clock::now()) {}
 
+CallReply::CallReply(RemoteSink sink, std::string call_id)
+    : realm_(nullptr), sink_(std::move(sink)), call_id_(std::move(call_id)), started_(std::chrono::steady_clock::now()) {}
+
 CallReply::CallReply(CallReply&& other) noexcept
     : realm_(other.realm_),
+      sink_(std::move(other.sink_)),
       session_id_(std::move(other.session_id_)),
       call_id_(std::move(other.call_id_)),
       started_(other.started_),
@@ -40,6 +44,10 @@ void CallReply::error(const std::string& uri, const std::string& description,
 }
 
 void CallReply::deliver(std::string message, bool is_result) {
+    if (sink_) {
+        sink_(std::move(message));
+        return;
+    }
     RealmMetrics& metrics = realm_->metrics();
     Session* session = realm_->find_session(session_id_);
     if (!session) {  // the caller left; nobody to tell

@@ -27,7 +27,12 @@ class Realm;
 // dead session.
 class CallReply {
 public:
+    // What carries the answer of a caller on another node of a cluster: the
+    // CALLRESULT or CALLERROR as serialized for it; its node counts it.
+    using RemoteSink = std::function<void(std::string message)>;
+
     CallReply(Realm& realm, std::string session_id, std::string call_id);
+    CallReply(RemoteSink sink, std::string call_id);
     CallReply(CallReply&& other) noexcept;
     CallReply& operator=(CallReply&&) = delete;
     CallReply(const CallReply&) = delete;
@@ -44,6 +49,7 @@ private:
     void deliver(std::string message, bool is_result);
 
     Realm* realm_;
+    RemoteSink sink_;  // set instead of realm_ for a caller on another node
     std::string session_id_;
     std::string call_id_;
     std::chrono::steady_clock::time_point started_;

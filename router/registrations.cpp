@@ -41,7 +41,8 @@ void Registrations::register_procedure(Session& caller, const wamp::Call& call, 
         reply.error(error_uri::not_authorized, "not authorized to register " + *uri);
         return;
     }
-    if (realm_.dealer().has(*uri)) {
+    // A URI being claimed in the cluster is in owners_ but not yet in the dealer.
+    if (realm_.dealer().has(*uri) || owners_.count(*uri) != 0) {
         reply.error(error_uri::procedure_already_exists, *uri + " is already served by the router or another session");
         return;
     }
@@ -54,15 +55,109 @@ void Registrations::register_procedure(Session& caller, const wamp::Call& call, 
     }
     mine.insert(*uri);
     owners_.emplace(*uri, caller.id());
-    install(*uri, caller.id());
-    spdlog::debug("[session {}] registered {}", caller.id(), *uri);
-    reply.result(*uri);
+    Backplane* backplane = realm_.backplane();
+    if (!backplane) {
+        install(*uri, caller.id());
+        spdlog::debug("[session {}] registered {}", caller.id(), *uri);
+        reply.result(*uri);
+        return;
+    }
+    // Claimed in the cluster first; meanwhile the URI is this session's here,
+    // so that a second register on this node is refused at once. Shared
+    // because std::function copies what it holds and a reply is moved only.
+    auto pending = std::make_shared<CallReply>(std::move(reply));
+    backplane->claim_procedure(realm_, *uri, caller.id(),
+                               [this, uri = *uri, callee_id = caller.id(), pending](const char* error,
+                                                                                   const std::string& description) {
+        auto owner = owners_.find(uri);
+        const bool still_held = owner != owners_.end() && owner->second == callee_id;
+        if (error) {
+            if (still_held) {
+                owners_.erase(owner);
+                by_callee_[callee_id].erase(uri);
+            }
+            pending->error(error, description);
+            return;
+        }
+        if (!still_held) {
+            // Unregistered, or the session left, while Redis answered.
+            realm_.backplane()->release_procedure(realm_, uri, callee_id);
+        } else {
+            install(uri, callee_id);
+            spdlog::debug("[session {}] registered {} in the cluster", callee_id, uri);
+        }
+        pending->result(uri);
+    });
 }
 
 void Registrations::install(const std::string& uri, const std::string& callee_id) {
     realm_.dealer().add(uri, [this, callee_id](Session&, const wamp::Call& c, CallReply r) {
         forward(callee_id, c, std::move(r));
     });
+}
+
+void Registrations::install_remote(const std::string& uri) {
+    realm_.dealer().add(uri, [this, uri](Session&, const wamp::Call& c, CallReply r) {
+        auto it = remote_.find(uri);
+        if (it == remote_.end()) {
+            r.error(error_uri::callee_gone, "the session that served " + c.procedure + " has left");
+            return;
+        }
+        realm_.backplane()->forward_call(realm_, it->second, c, std::move(r));
+    });
+}
+
+std::vector<std::pair<std::string, std::string>> Registrations::claimed() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [uri, callee_id] : owners_) {
+        if (realm_.dealer().has_exact(uri)) out.emplace_back(uri, callee_id);
+    }
+    return out;
+}
+
+void Registrations::add_remote(const std::string& node, const std::string& uri, const std::string& callee_id) {
+    if (owners_.count(uri) != 0) return;  // Redis let only one claim it; a stale word from a node gone since
+    const bool installed = remote_.count(uri) != 0;
+    if (!installed && realm_.dealer().has_exact(uri)) return;  // configured here: it runs here
+    remote_[uri] = RemoteProcedure{node, callee_id};
+    if (!installed) install_remote(uri);
+}
+
+void Registrations::remove_remote(const std::string& node, const std::string& uri) {
+    auto it = remote_.find(uri);
+    if (it == remote_.end() || it->second.node != node) return;
+    remote_.erase(it);
+    realm_.dealer().remove(uri);
+}
+
+void Registrations::remove_node(const std::string& node) {
+    for (auto it = remote_.begin(); it != remote_.end();) {
+        if (it->second.node != node) {
+            ++it;
+            continue;
+        }
+        realm_.dealer().remove(it->first);
+        it = remote_.erase(it);
+    }
+}
+
+void Registrations::lose_claim(const std::string& uri, const std::string& callee_id) {
+    auto owner = owners_.find(uri);
+    if (owner == owners_.end() || owner->second != callee_id) return;
+    spdlog::warn("[session {}] registration of {} ended: another node holds it in the cluster", callee_id, uri);
+    owners_.erase(owner);
+    by_callee_[callee_id].erase(uri);
+    realm_.dealer().remove(uri);
+}
+
+void Registrations::serve_remote(const std::string& callee_id, const wamp::Call& call, CallReply reply) {
+    forward(callee_id, call, std::move(reply));
+}
+
+void Registrations::drop(const std::string& uri, const std::string& callee_id) {
+    owners_.erase(uri);
+    realm_.dealer().remove(uri);
+    if (Backplane* backplane = realm_.backplane()) backplane->release_procedure(realm_, uri, callee_id);
 }
 
 void Registrations::restore() {
@@ -77,8 +172,17 @@ void Registrations::restore() {
         }
         spdlog::warn("[session {}] registration of {} ended by the reload: {}", callee_id, uri,
                      taken ? "the configuration serves it now" : "the session's rules no longer allow it");
+        if (Backplane* backplane = realm_.backplane()) backplane->release_procedure(realm_, uri, callee_id);
         by_callee_[callee_id].erase(uri);
         it = owners_.erase(it);
+    }
+    for (auto it = remote_.begin(); it != remote_.end();) {
+        if (realm_.dealer().has(it->first)) {  // configured here now: it runs here
+            it = remote_.erase(it);
+        } else {
+            install_remote(it->first);
+            ++it;
+        }
     }
 }
 
@@ -90,9 +194,8 @@ void Registrations::unregister_procedure(Session& caller, const wamp::Call& call
         reply.error(error_uri::no_such_registration, "this session has not registered " + *uri);
         return;
     }
-    owners_.erase(owner);
     by_callee_[caller.id()].erase(*uri);
-    realm_.dealer().remove(*uri);
+    drop(*uri, caller.id());
     spdlog::debug("[session {}] unregistered {}", caller.id(), *uri);
     reply.result(*uri);
 }
@@ -152,10 +255,7 @@ void Registrations::remove_session(const std::string& session_id) {
     // call waiting for it, and closing it costs one lookup.
     auto mine = by_callee_.find(session_id);
     if (mine == by_callee_.end()) return;
-    for (const std::string& uri : mine->second) {
-        owners_.erase(uri);
-        realm_.dealer().remove(uri);
-    }
+    for (const std::string& uri : mine->second) drop(uri, session_id);
     by_callee_.erase(mine);
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->second.callee_id != session_id) {

@@ -13,7 +13,10 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
+#include "router/backplane.h"
 #include "router/dealer.h"
 #include "router/timers.h"
 #include "router/uris.h"
@@ -49,6 +52,23 @@ public:
     std::size_t registration_count() const { return owners_.size(); }
     std::size_t pending_count() const { return pending_.size(); }
 
+    // In a cluster (router/backplane.h): the procedures this node's sessions
+    // hold (claimed in the cluster), by URI and callee...
+    std::vector<std::pair<std::string, std::string>> claimed() const;
+    // ...and those of other nodes' sessions, which a CALL here reaches
+    // through the backplane. A URI this node serves itself (configured, or
+    // registered here) keeps its own procedure: built-in and backend
+    // procedures run where the CALL arrives.
+    void add_remote(const std::string& node, const std::string& uri, const std::string& callee_id);
+    void remove_remote(const std::string& node, const std::string& uri);
+    void remove_node(const std::string& node);
+    // This node lost its claim on `uri` (Redis gave it to another node while
+    // this one was cut off): the local registration ends.
+    void lose_claim(const std::string& uri, const std::string& callee_id);
+    // A CALL that another node forwarded to `callee_id`, a session of this node.
+    void serve_remote(const std::string& callee_id, const wamp::Call& call, CallReply reply);
+    std::size_t remote_count() const { return remote_.size(); }
+
 private:
     struct PendingCall {
         std::string callee_id;
@@ -60,6 +80,9 @@ private:
     void unregister_procedure(Session& caller, const wamp::Call& call, CallReply reply);
     void forward(const std::string& callee_id, const wamp::Call& call, CallReply reply);
     void install(const std::string& uri, const std::string& callee_id);
+    void install_remote(const std::string& uri);
+    // Drops the local registration of `uri` by `callee_id`, and its claim in the cluster.
+    void drop(const std::string& uri, const std::string& callee_id);
     // The pending call `call_id` of `callee`, taken out of the table.
     std::optional<PendingCall> take(const Session& callee, const std::string& call_id);
 
@@ -67,6 +90,7 @@ private:
     std::unordered_map<std::string, std::string> owners_;  // procedure URI -> callee session id
     std::unordered_map<std::string, std::unordered_set<std::string>> by_callee_;  // session id -> its URIs
     std::unordered_map<std::string, PendingCall> pending_;  // router call id -> the call
+    std::unordered_map<std::string, RemoteProcedure> remote_;  // procedure URI -> its node and callee
     std::uint64_t next_call_ = 1;
 };
 

@@ -19,6 +19,8 @@ inline constexpr const char* no_such_registration = "urn:kreuz:error:no-such-reg
 inline constexpr const char* too_many_registrations = "urn:kreuz:error:too-many-registrations";
 inline constexpr const char* callee_gone = "urn:kreuz:error:callee-gone";
 inline constexpr const char* callee_timeout = "urn:kreuz:error:callee-timeout";
+// Routed RPC across nodes (router/backplane.h).
+inline constexpr const char* cluster_unavailable = "urn:kreuz:error:cluster-unavailable";
 // WAMP-CRA (router/authentication.h).
 inline constexpr const char* already_authenticated = "http://api.wamp.ws/error#already-authenticated";
 inline constexpr const char* authentication_already_requested =

@@ -42,15 +42,27 @@ Cluster::Cluster(const config::ClusterConfig& config, std::string node_id, uv_lo
       node_id_(std::move(node_id)),
       own_prefix_(node_id_ + "."),
       loop_(loop),
+      timers_(timers),
       link_(loop, timers, config,
-            [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); }) {}
+            RedisLink::Events{[this](std::string_view channel, std::string_view payload) { on_message(channel, payload); },
+                              [this](std::string_view channel) { on_subscribed(channel); }, [this] { on_down(); }}),
+      control_channel_(control_channel(config.channel_prefix)),
+      own_channel_(node_channel(config.channel_prefix, node_id_)) {}
+
+Cluster::~Cluster() {
+    timers_.cancel(heartbeat_timer_);
+    for (auto& [seq, call] : calls_) timers_.cancel(call.timeout);
+}
+
+void Cluster::add_realm(Realm& realm) { realms_.emplace(realm.name(), &realm); }
 
 void Cluster::start() {
     spdlog::info("cluster: node {}, Redis at {}, channels {}:*", node_id_, link_.address(), config_.channel_prefix);
+    link_.subscribe(control_channel_);
+    link_.subscribe(own_channel_);
     link_.start();
+    heartbeat_timer_ = timers_.schedule(config_.heartbeat_ms, [this] { heartbeat(); });
 }
-
-void Cluster::shutdown() { link_.stop(); }
 
 void Cluster::topic_held(Realm& realm, const std::string& topic) {
     std::string channel = event_channel(config_.channel_prefix, realm.name(), topic);
@@ -81,24 +93,38 @@ void Cluster::relay(const Realm& realm, const wamp::Publish& publication, const 
 }
 
 void Cluster::on_message(std::string_view channel, std::string_view payload) {
+    if (channel == control_channel_ || channel == own_channel_) {
+        DecodeFailure failure;
+        std::optional<ControlMessage> message = decode_control(payload, failure);
+        if (!message) {
+            ++invalid_;
+            report_dropped(channel, failure.reason);
+            return;
+        }
+        on_control(message->type, message->body);
+        return;
+    }
     // A publication that crossed our UNSUBSCRIBE finds no topic here.
     auto it = topics_.find(channel);
     if (it == topics_.end()) return;
+    on_event(*it->second.first, it->second.second, payload);
+}
+
+void Cluster::on_event(Realm& realm, const std::string& topic, std::string_view payload) {
     DecodeFailure failure;
     std::optional<RemoteEvent> remote = decode_event(payload, failure);
     if (!remote) {
         ++invalid_;
-        report_dropped(channel, failure.reason);
+        report_dropped(event_channel(config_.channel_prefix, realm.name(), topic), failure.reason);
         return;
     }
     // Redis hands this node's own publications back on the channels it holds;
     // their local subscribers had them when they were published.
     if (remote->origin_node == node_id_) return;
     ++events_received_;
-    auto& [realm, topic] = it->second;
     wamp::Publish filters{topic, nullptr, false, std::move(remote->exclude), std::move(remote->eligible)};
     remote_deliveries_ +=
-        realm->broker().deliver_remote(filters, std::make_shared<const std::string>(remote->event_message));
+        realm.broker().deliver_remote(filters, std::make_shared<const std::string>(remote->event_message));
 }
 
 void Cluster::report_dropped(std::string_view channel, const std::string& reason) {
@@ -131,7 +157,13 @@ router::BackplaneStatus Cluster::status() const {
     out.events_received = events_received_;
     out.remote_deliveries = remote_deliveries_;
     out.invalid = invalid_;
-    out.subscriptions = link_.subscribed_count();
+    // This node's own two channels are not a topic's.
+    const std::size_t own = (control_subscribed_ ? 1 : 0) + (own_subscribed_ ? 1 : 0);
+    out.subscriptions = link_.subscribed_count() - std::min(own, link_.subscribed_count());
+    out.nodes = nodes_.size();
+    out.calls_forwarded = calls_forwarded_;
+    out.calls_served = calls_served_;
+    out.calls_pending = calls_.size();
     return out;
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <hiredis/async.h>
@@ -53,8 +54,8 @@ struct RedisLink::Lookup {
     RedisLink* owner = nullptr;
 };
 
-RedisLink::RedisLink(uv_loop_t* loop, Timers& timers, const config::ClusterConfig& config, OnMessage on_message)
-    : loop_(loop), timers_(timers), config_(config), on_message_(std::move(on_message)), where_(describe_address(config)) {}
+RedisLink::RedisLink(uv_loop_t* loop, Timers& timers, const config::ClusterConfig& config, Events events)
+    : loop_(loop), timers_(timers), config_(config), events_(std::move(events)), where_(describe_address(config)) {}
 
 RedisLink::~RedisLink() {
     timers_.cancel(attempt_timer_);
@@ -249,30 +250,45 @@ void RedisLink::setup_done(redisAsyncContext* context) {
     spdlog::info("cluster: connected to Redis at {}", where_);
 }
 
-bool RedisLink::publish(std::string_view channel, std::string_view payload) {
+bool RedisLink::command(std::initializer_list<std::string_view> arguments, OnReply on_reply) {
     if (state_ != State::up || pending_ >= config_.max_pending) {
         ++stats_.not_sent;
         return false;
     }
     // Formatted here rather than by hiredis's printf-like formatter: one
-    // buffer, sized once, for a command that carries whole EVENTs.
-    std::string command;
-    command.reserve(32 + channel.size() + payload.size());
-    command += "*3\r\n";
-    append_bulk(command, "PUBLISH");
-    append_bulk(command, channel);
-    append_bulk(command, payload);
-    if (redisAsyncFormattedCommand(commands_, on_publish_reply, nullptr, command.data(), command.size()) != REDIS_OK) {
+    // buffer, sized once, for commands that carry whole EVENTs.
+    std::size_t size = 16;
+    for (std::string_view argument : arguments) size += argument.size() + 16;
+    std::string text;
+    text.reserve(size);
+    text += '*';
+    text += std::to_string(arguments.size());
+    text += "\r\n";
+    for (std::string_view argument : arguments) append_bulk(text, argument);
+    // Freed by on_command_reply, which hiredis calls exactly once, with a
+    // null reply when the connection goes first.
+    auto* callback = on_reply ? new OnReply(std::move(on_reply)) : nullptr;
+    if (redisAsyncFormattedCommand(commands_, on_command_reply, callback, text.data(), text.size()) != REDIS_OK) {
+        delete callback;
         ++stats_.not_sent;
         return false;
     }
     ++pending_;
+    return true;
+}
+
+bool RedisLink::publish(std::string_view channel, std::string_view payload, OnReply on_reply) {
+    if (!command({"PUBLISH", channel, payload}, std::move(on_reply))) return false;
     ++stats_.published;
     return true;
 }
 
-void RedisLink::on_publish_reply(redisAsyncContext* context, void*, void*) {
-    if (RedisLink* link = link_of(context)) --link->pending_;
+void RedisLink::on_command_reply(redisAsyncContext* context, void* reply, void* privdata) {
+    std::unique_ptr<OnReply> callback(static_cast<OnReply*>(privdata));
+    RedisLink* link = link_of(context);
+    if (!link) return;  // the link itself is being destroyed: nobody to tell
+    --link->pending_;
+    if (callback) (*callback)(static_cast<const redisReply*>(reply));
 }
 
 void RedisLink::subscribe(const std::string& channel) {
@@ -343,7 +359,7 @@ void RedisLink::on_subscriber_reply(redisAsyncContext* context, void* reply, voi
         const redisReply* payload = r->element[2];
         if (payload->type != REDIS_REPLY_STRING) return;
         ++link->stats_.received;
-        link->on_message_(text_of(channel), text_of(payload));
+        link->events_.message(text_of(channel), text_of(payload));
         return;
     }
     const std::string name(text_of(channel));
@@ -351,6 +367,7 @@ void RedisLink::on_subscriber_reply(redisAsyncContext* context, void* reply, voi
     if (it == link->channels_.end()) return;
     if (type == "subscribe") {
         it->second.state = Subscription::subscribed;
+        if (it->second.wanted && link->events_.subscribed) link->events_.subscribed(name);
     } else if (type == "unsubscribe") {
         it->second.state = Subscription::none;
     }
@@ -384,6 +401,7 @@ void RedisLink::lose(const std::string& reason, const redisAsyncContext* dying) 
         spdlog::warn("cluster: no Redis at {} ({}); serving local sessions only, retrying", where_, reason);
     }
     last_error_ = reason;
+    if (was_up && events_.down) events_.down();
     schedule_reconnect();
 }
 

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@
 #include "router/timers.h"
 
 struct redisAsyncContext;
+struct redisReply;
 
 namespace kreuz::cluster {
 
@@ -42,10 +44,19 @@ struct RedisLinkStats {
 
 class RedisLink {
 public:
-    // A message heard on a subscribed channel.
-    using OnMessage = std::function<void(std::string_view channel, std::string_view payload)>;
+    struct Events {
+        // A message heard on a subscribed channel.
+        std::function<void(std::string_view channel, std::string_view payload)> message;
+        // Redis confirmed a subscription (again, after a reconnect).
+        std::function<void(std::string_view channel)> subscribed;
+        // The link went down after having been up.
+        std::function<void()> down;
+    };
+    // The answer to one command: Redis's reply, or nullptr when the link went
+    // down before it came.
+    using OnReply = std::function<void(const redisReply* reply)>;
 
-    RedisLink(uv_loop_t* loop, Timers& timers, const config::ClusterConfig& config, OnMessage on_message);
+    RedisLink(uv_loop_t* loop, Timers& timers, const config::ClusterConfig& config, Events events);
     ~RedisLink();
     RedisLink(const RedisLink&) = delete;
     RedisLink& operator=(const RedisLink&) = delete;
@@ -64,8 +75,10 @@ public:
     std::size_t subscribed_count() const;
 
     // False when the command was not sent: the link is down or max_pending
-    // commands already wait for Redis.
-    bool publish(std::string_view channel, std::string_view payload);
+    // commands already wait for Redis. Commands are answered in the order
+    // they were sent, on one connection.
+    bool command(std::initializer_list<std::string_view> arguments, OnReply on_reply = {});
+    bool publish(std::string_view channel, std::string_view payload, OnReply on_reply = {});
     // Wanted until unsubscribe(); kept across reconnects. The UNSUBSCRIBE
     // waits a second: a page reload drops its topics and takes them again at
     // once, and keeping the channel through that gap costs nothing while
@@ -90,7 +103,7 @@ private:
     static void on_connect(const redisAsyncContext* context, int status);
     static void on_disconnect(const redisAsyncContext* context, int status);
     static void on_setup_reply(redisAsyncContext* context, void* reply, void* privdata);
-    static void on_publish_reply(redisAsyncContext* context, void* reply, void* privdata);
+    static void on_command_reply(redisAsyncContext* context, void* reply, void* privdata);
     static void on_subscriber_reply(redisAsyncContext* context, void* reply, void* privdata);
 
     void resolve();
@@ -111,7 +124,7 @@ private:
     uv_loop_t* loop_;
     Timers& timers_;
     const config::ClusterConfig config_;
-    OnMessage on_message_;
+    Events events_;
     State state_ = State::idle;
     redisAsyncContext* commands_ = nullptr;
     redisAsyncContext* subscriber_ = nullptr;
@@ -128,7 +141,7 @@ private:
     Timers::Id sweep_timer_ = 0;
     std::uint32_t backoff_ms_ = 0;
     std::unordered_map<std::string, Channel> channels_;
-    std::size_t pending_ = 0;  // PUBLISH replies owed
+    std::size_t pending_ = 0;  // command replies owed
     std::string last_error_;
     const std::string where_;
     std::minstd_rand jitter_{std::random_device{}()};

@@ -17,14 +17,66 @@ std::optional<std::string_view> take_line(std::string_view& rest) {
     return line;
 }
 
+// The version line, consumed; false (and why) when it is missing or newer.
+bool take_version(std::string_view& rest, DecodeFailure& failure) {
+    const auto text = take_line(rest);
+    unsigned version = 0;
+    if (!text || text->empty() ||
+        std::from_chars(text->data(), text->data() + text->size(), version).ptr != text->data() + text->size()) {
+        failure = {"no version line", false};
+        return false;
+    }
+    if (version > wire_version) {
+        failure = {"wire format version " + std::to_string(version) + " is newer than this node's " +
+                       std::to_string(wire_version),
+                   true};
+        return false;
+    }
+    return true;
+}
+
+std::string length_prefixed(std::string_view prefix, std::string_view kind, std::string_view realm,
+                            std::string_view name) {
+    const std::string length = std::to_string(realm.size());
+    std::string out;
+    out.reserve(prefix.size() + kind.size() + length.size() + realm.size() + name.size() + 4);
+    out.append(prefix).append(kind).append(length).append(":").append(realm).append(":").append(name);
+    return out;
+}
+
 }  // namespace
 
 std::string event_channel(std::string_view prefix, std::string_view realm, std::string_view topic) {
-    const std::string length = std::to_string(realm.size());
-    std::string channel;
-    channel.reserve(prefix.size() + length.size() + realm.size() + topic.size() + 5);
-    channel.append(prefix).append(":e:").append(length).append(":").append(realm).append(":").append(topic);
-    return channel;
+    return length_prefixed(prefix, ":e:", realm, topic);
+}
+
+std::string procedure_key(std::string_view prefix, std::string_view realm, std::string_view uri) {
+    return length_prefixed(prefix, ":p:", realm, uri);
+}
+
+std::string control_channel(std::string_view prefix) { return std::string(prefix) + ":ctl"; }
+
+std::string node_channel(std::string_view prefix, std::string_view node) {
+    return std::string(prefix).append(":n:").append(node);
+}
+
+std::string encode_control(std::string_view type, std::string_view body) {
+    const std::string version = std::to_string(wire_version);
+    std::string payload;
+    payload.reserve(version.size() + type.size() + body.size() + 2);
+    payload.append(version).append("\n").append(type).append("\n").append(body);
+    return payload;
+}
+
+std::optional<ControlMessage> decode_control(std::string_view payload, DecodeFailure& failure) {
+    std::string_view rest = payload;
+    if (!take_version(rest, failure)) return std::nullopt;
+    const auto type = take_line(rest);
+    if (!type || type->empty()) {
+        failure = {"no message type", false};
+        return std::nullopt;
+    }
+    return ControlMessage{*type, rest};
 }
 
 std::string encode_event(std::string_view origin_node, const wamp::Publish& publication, std::string_view event_message) {
@@ -47,20 +99,7 @@ std::string encode_event(std::string_view origin_node, const wamp::Publish& publ
 
 std::optional<RemoteEvent> decode_event(std::string_view payload, DecodeFailure& failure) {
     std::string_view rest = payload;
-    const auto version_text = take_line(rest);
-    unsigned version = 0;
-    if (!version_text || version_text->empty() ||
-        std::from_chars(version_text->data(), version_text->data() + version_text->size(), version).ptr !=
-            version_text->data() + version_text->size()) {
-        failure = {"no version line", false};
-        return std::nullopt;
-    }
-    if (version > wire_version) {
-        failure = {"wire format version " + std::to_string(version) + " is newer than this node's " +
-                       std::to_string(wire_version),
-                   true};
-        return std::nullopt;
-    }
+    if (!take_version(rest, failure)) return std::nullopt;
     const auto origin = take_line(rest);
     const auto filters = origin ? take_line(rest) : std::nullopt;
     if (!origin || origin->empty() || !filters) {

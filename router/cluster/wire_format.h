@@ -14,6 +14,18 @@
 //            EVENT    the WAMP message exactly as the origin sent it to its
 //                     own subscribers; the receiving node queues these bytes
 //                     to its subscribers without parsing them again
+//
+//   channel  <prefix>:ctl       what every node hears: heartbeats, hello,
+//                               registrations, goodbyes
+//            <prefix>:n:<node>  what is addressed to one node: state,
+//                               forwarded CALLs and their answers
+//   message  <version>\n<type>\n<body>
+//            body     JSON for every type but "reply", whose body is the
+//                     CALLRESULT or CALLERROR for the caller's node, under
+//                     the call's number there as its call id
+//
+//   key      <prefix>:p:<n>:<realm>:<uri>   a procedure's claim, "<node>\n<callee>",
+//                                            with a TTL its node keeps renewing
 #pragma once
 
 #include <optional>
@@ -45,5 +57,18 @@ struct DecodeFailure {
 
 // The payload must outlive the views of the result.
 std::optional<RemoteEvent> decode_event(std::string_view payload, DecodeFailure& failure);
+
+std::string control_channel(std::string_view prefix);
+std::string node_channel(std::string_view prefix, std::string_view node);
+std::string procedure_key(std::string_view prefix, std::string_view realm, std::string_view uri);
+
+std::string encode_control(std::string_view type, std::string_view body);
+
+struct ControlMessage {
+    std::string_view type;
+    std::string_view body;
+};
+
+std::optional<ControlMessage> decode_control(std::string_view payload, DecodeFailure& failure);
 
 }  // namespace kreuz::cluster

@@ -67,7 +67,7 @@ TEST_CASE("config: cluster") {
 
     const config::Config c = config::parse_config(
         "cluster:\n  redis: redis://10.0.0.5:6390/1\n  node_id: node-a\n  channel_prefix: staging\n"
-        "  connect_timeout: 750ms\n  reconnect_max: 10s\n  max_pending: 1000\n",
+        "  connect_timeout: 750ms\n  reconnect_max: 10s\n  max_pending: 1000\n  heartbeat: 250ms\n  node_timeout: 2s\n",
         "c.yaml");
     REQUIRE(c.cluster);
     CHECK(c.cluster->redis_host == "10.0.0.5");
@@ -78,6 +78,8 @@ TEST_CASE("config: cluster") {
     CHECK(c.cluster->connect_timeout_ms == 750);
     CHECK(c.cluster->reconnect_max_ms == 10000);
     CHECK(c.cluster->max_pending == 1000);
+    CHECK(c.cluster->heartbeat_ms == 250);
+    CHECK(c.cluster->node_timeout_ms == 2000);
 
     setenv("KREUZ_TEST_REDIS_PASSWORD", "from-env", 1);
     const config::Config env =
@@ -99,6 +101,11 @@ TEST_CASE("config: cluster") {
     CHECK(error_of("cluster:\n  redis: redis://h\n  prefix: x\n").starts_with(
         "c.yaml:3:3: cluster.prefix: unknown key \"prefix\""));
     CHECK(error_of("cluster:\n  redis: redis://h\n  max_pending: 0\n").starts_with("c.yaml:3:16: cluster.max_pending:"));
+    CHECK(error_of("cluster:\n  redis: redis://h\n  heartbeat: 1s\n  node_timeout: 2s\n") ==
+          "c.yaml:4:17: cluster.node_timeout: node_timeout (2000 ms) must be more than twice heartbeat (1000 ms), "
+          "or one late heartbeat ends a live node");
+    CHECK(error_of("cluster:\n  redis: redis://h\n  heartbeat: 3s\n") ==
+          "c.yaml:3:14: cluster.heartbeat: heartbeat (3000 ms) must be less than half of node_timeout (5000 ms)");
 }
 
 TEST_CASE("config: changing the cluster needs a restart") {

@@ -76,12 +76,42 @@ struct Client {
     bool ended = false;
 };
 
+// What the broker tells the other nodes, kept for the test to read.
+class RecordingBackplane final : public Backplane {
+public:
+    std::vector<std::string> log;  // "+topic", "-topic", "relay topic <EVENT>"
+    bool up = true;
+
+    void topic_held(Realm&, const std::string& topic) override { log.push_back("+" + topic); }
+    void topic_released(Realm&, const std::string& topic) override { log.push_back("-" + topic); }
+    bool relaying() const override { return up; }
+    void relay(const Realm&, const wamp::Publish& publication, const std::string& event_message) override {
+        log.push_back("relay " + publication.topic + " " + event_message);
+    }
+    BackplaneStatus status() const override { return {}; }
+
+    // Claims wait for the test to answer them, as they wait for Redis.
+    std::vector<ClaimDone> claims;
+    std::vector<CallReply> forwarded;
+    void claim_procedure(Realm&, const std::string& uri, const std::string&, ClaimDone done) override {
+        log.push_back("claim " + uri);
+        claims.push_back(std::move(done));
+    }
+    void release_procedure(Realm&, const std::string& uri, const std::string&) override {
+        log.push_back("release " + uri);
+    }
+    void forward_call(Realm&, const RemoteProcedure& procedure, const wamp::Call& call, CallReply reply) override {
+        log.push_back("forward " + call.procedure + " to " + procedure.node + " " + procedure.callee_id);
+        forwarded.push_back(std::move(reply));
+    }
+};
+
 // A realm on a loop that never runs: timers are scheduled and never fire.
 class Core {
 public:
     explicit Core(const std::string& realm_yaml = "realms: [{name: r, paths: [/ws]}]",
-                  Backplane* backplane = nullptr)
-        : config_(config::parse_config(realm_yaml, "<test>")) {
+                  RecordingBackplane* backplane = nullptr)
+        : config_(config::parse_config(realm_yaml, "<test>")), backplane_(backplane) {
         uv_loop_init(&loop_);
         timers_.emplace(&loop_);
         realm_.emplace(config_.realms.at(0), "kreuz/test", *timers_);
@@ -91,6 +121,12 @@ public:
         realm_->registrations().add_procedures();
     }
     ~Core() {
+        // What the backplane still holds answers its calls now, while the
+        // realm that delivers the answers is there.
+        if (backplane_) {
+            backplane_->claims.clear();
+            backplane_->forwarded.clear();
+        }
         for (Client& c : clients_) {
             if (!c.ended) c.session->on_close(1001);
         }
@@ -128,25 +164,11 @@ public:
 
 private:
     config::Config config_;
+    RecordingBackplane* backplane_;
     uv_loop_t loop_{};
     std::optional<Timers> timers_;
     std::optional<Realm> realm_;
     std::list<Client> clients_;  // stable addresses: sessions point at their transports
-};
-
-// What the broker tells the other nodes, kept for the test to read.
-class RecordingBackplane final : public Backplane {
-public:
-    std::vector<std::string> log;  // "+topic", "-topic", "relay topic <EVENT>"
-    bool up = true;
-
-    void topic_held(Realm&, const std::string& topic) override { log.push_back("+" + topic); }
-    void topic_released(Realm&, const std::string& topic) override { log.push_back("-" + topic); }
-    bool relaying() const override { return up; }
-    void relay(const Realm&, const wamp::Publish& publication, const std::string& event_message) override {
-        log.push_back("relay " + publication.topic + " " + event_message);
-    }
-    BackplaneStatus status() const override { return {}; }
 };
 
 constexpr int SUBSCRIBE = wamp::Subscribe::type_id;
@@ -355,4 +377,77 @@ TEST_CASE("router core: a remote publication follows 6.3 with ids of this node a
     CHECK(deliver(std::nullopt, std::vector<std::string>{"node-b.x"}) == "");
     CHECK(deliver(std::vector<std::string>{}, std::vector<std::string>{a.session->id()}) == "a");
     CHECK(core.realm().broker().deliver_remote(wamp::Publish{"nobody-here", nullptr, false, {}, {}}, event) == 0);
+}
+
+TEST_CASE("router core: a registration in a cluster waits for its claim") {
+    RecordingBackplane backplane;
+    Core core("realms: [{name: r, paths: [/ws]}]", &backplane);
+    Client& callee = core.connect();
+    Client& rival = core.connect();
+    Client& caller = core.connect();
+    Core::send(callee, {CALL, "r1", procedure_uri::register_procedure, "p"});
+    CHECK(callee.transport.take(CALLRESULT).empty());  // Redis has not answered
+    Core::send(rival, {CALL, "r2", procedure_uri::register_procedure, "p"});  // refused here at once
+    CHECK(rival.transport.take(CALLERROR).at(0)[2] == error_uri::procedure_already_exists);
+    Core::send(caller, {CALL, "c0", "p"});  // not callable before the claim holds
+    CHECK(caller.transport.take(CALLERROR).at(0)[2] == error_uri::no_such_procedure);
+    REQUIRE(backplane.claims.size() == 1);
+    backplane.claims[0](nullptr, "");
+    CHECK(callee.transport.take(CALLRESULT).at(0) == json{CALLRESULT, "r1", "p"});
+    Core::send(caller, {CALL, "c1", "p", 1});
+    const json forwarded = callee.transport.take(CALL).at(0);
+    Core::send(callee, {CALLRESULT, forwarded[1], 2});
+    CHECK(caller.transport.take(CALLRESULT).at(0) == json{CALLRESULT, "c1", 2});
+    callee.transport.close(1000, "");
+    core.end_closed();
+    CHECK(backplane.log.back() == "release p");
+
+    // A claim another node holds: the session gets the error, and may try again.
+    Core::send(rival, {CALL, "r3", procedure_uri::register_procedure, "q"});
+    backplane.claims.at(1)(error_uri::procedure_already_exists, "q is already registered on another node");
+    CHECK(rival.transport.take(CALLERROR).at(0) ==
+          json{CALLERROR, "r3", error_uri::procedure_already_exists, "q is already registered on another node"});
+    Core::send(rival, {CALL, "r4", procedure_uri::register_procedure, "q"});
+    CHECK(backplane.claims.size() == 3);
+}
+
+TEST_CASE("router core: procedures of other nodes are reached through the backplane") {
+    RecordingBackplane backplane;
+    Core core("realms: [{name: r, paths: [/ws]}]", &backplane);
+    Client& caller = core.connect();
+    core.realm().registrations().add_remote("node-b", "p", "node-b.callee");
+    core.realm().registrations().add_remote("node-b", "http://api.wamp.ws/procedure#echo", "node-b.x");
+    Core::send(caller, {CALL, "c1", "p", 1});
+    CHECK(backplane.log.back() == "forward p to node-b node-b.callee");
+    backplane.forwarded.at(0).result(5);
+    CHECK(caller.transport.take(CALLRESULT).at(0) == json{CALLRESULT, "c1", 5});
+    // A procedure this node serves itself stays its own.
+    Core::send(caller, {CALL, "c2", "http://api.wamp.ws/procedure#echo", "here"});
+    CHECK(caller.transport.take(CALLRESULT).at(0) == json{CALLRESULT, "c2", "here"});
+    CHECK(core.realm().registrations().remote_count() == 1);
+    // The node is gone: so are its procedures.
+    core.realm().registrations().remove_node("node-b");
+    Core::send(caller, {CALL, "c3", "p"});
+    CHECK(caller.transport.take(CALLERROR).at(0)[2] == error_uri::no_such_procedure);
+}
+
+TEST_CASE("router core: a CALL forwarded from another node is answered through its sink") {
+    RecordingBackplane backplane;
+    Core core("realms: [{name: r, paths: [/ws]}]", &backplane);
+    Client& callee = core.connect();
+    Core::send(callee, {CALL, "r1", procedure_uri::register_procedure, "p"});
+    backplane.claims.at(0)(nullptr, "");
+    std::vector<std::string> answers;
+    core.realm().registrations().serve_remote(
+        callee.session->id(), wamp::Call{"", "p", json::array({7})},
+        CallReply([&answers](std::string message) { answers.push_back(std::move(message)); }, "42"));
+    const json forwarded = callee.transport.take(CALL).at(0);
+    CHECK(forwarded[3] == 7);
+    Core::send(callee, {CALLERROR, forwarded[1], "http://example.com/e", "no"});
+    CHECK(answers == std::vector<std::string>{R"([4,"42","http://example.com/e","no"])"});
+    // A callee that is not here (any more) answers callee-gone.
+    core.realm().registrations().serve_remote(
+        "node-a.nobody", wamp::Call{"", "p", json::array()},
+        CallReply([&answers](std::string message) { answers.push_back(std::move(message)); }, "43"));
+    CHECK(json::parse(answers.back())[2] == error_uri::callee_gone);
 }

@@ -18,7 +18,15 @@ import pytest
 
 import conftest
 from redis_server import RedisServer
-from wampclient import EVENT, WampClient, t, unique
+from wampclient import CALL, CALLERROR, CALLRESULT, EVENT, PING, WampClient, t, unique
+
+REGISTER = "urn:kreuz:procedure:register"
+UNREGISTER = "urn:kreuz:procedure:unregister"
+CALLEE_GONE = "urn:kreuz:error:callee-gone"
+CALLEE_TIMEOUT = "urn:kreuz:error:callee-timeout"
+UNAVAILABLE = "urn:kreuz:error:cluster-unavailable"
+ALREADY_EXISTS = "urn:kreuz:error:procedure-already-exists"
+NO_SUCH_PROCEDURE = "http://api.wamp.ws/error#NoSuchRPCEndpoint"
 
 
 def node_config(redis_port: int, node_id: str) -> str:
@@ -28,9 +36,12 @@ cluster:
   node_id: {node_id}
   connect_timeout: 500ms
   reconnect_max: 300ms
+  heartbeat: 200ms
+  node_timeout: 1s
 realms:
   - name: default
     paths: [/ws]
+    callee_timeout: 1500ms
     publish_bridge: {{path: /publish}}
   - name: other
     paths: [/other]
@@ -307,10 +318,151 @@ def test_a_node_that_cannot_listen_exits_instead_of_waiting_on_redis(cluster, tm
     assert result.returncode == 1, result.stdout + result.stderr
 
 
+async def propagated(cluster, source, destination):
+    """Once it returns, the destination's node has processed everything the source's node sent the
+    cluster before (a registration): a publication of the source reached the destination, and a
+    node's messages travel in order."""
+    topic = unique("propagate")
+    await subscribed(destination, topic)
+    await held_by(cluster, topic, 1)
+    await source.publish(topic, "sync")
+    assert await destination.recv(timeout=10) == [EVENT, topic, "sync"]
+    await destination.unsubscribe(topic)
+    await destination.barrier()
+
+
+def pending_calls(node) -> float:
+    return metric(node.port, "kreuz_cluster_calls_pending")
+
+
+async def test_routed_rpc_across_nodes(cluster):
+    uri = unique("proc")
+    callee = await WampClient.connect(cluster["b"].port, name="callee")
+    assert await callee.call(REGISTER, uri, call_id="reg") == [CALLRESULT, "reg", uri]
+    for name in ("a", "c", "b"):
+        caller = await WampClient.connect(cluster[name].port, name=f"caller-{name}")
+        if name != "b":
+            await propagated(cluster, callee, caller)
+        await caller.send([CALL, "c1", uri, 20, {"x": [1, 2]}])
+        forwarded = json.loads(await callee.recv_raw())
+        assert forwarded[0] == CALL and forwarded[2:] == [uri, 20, {"x": [1, 2]}], forwarded
+        await callee.send([CALLRESULT, forwarded[1], {"node": name}])
+        assert await caller.recv() == [CALLRESULT, "c1", {"node": name}]
+        # An error with details goes back as it came.
+        await caller.send([CALL, "c2", uri])
+        forwarded = json.loads(await callee.recv_raw())
+        await callee.send([CALLERROR, forwarded[1], "http://example.com/error#bad", "no", {"why": 1}])
+        assert await caller.recv() == [CALLERROR, "c2", "http://example.com/error#bad", "no", {"why": 1}]
+    # The URI is taken cluster-wide, and the built-in procedures stay each node's own.
+    rival = await WampClient.connect(cluster["c"].port)
+    reply = await rival.call(REGISTER, uri, call_id="r2")
+    assert reply[:3] == [CALLERROR, "r2", ALREADY_EXISTS], reply
+    assert await rival.call(PING, call_id="p") == [CALLRESULT, "p", None]
+    # Unregistered on b: gone on every node.
+    assert (await callee.call(UNREGISTER, uri, call_id="u"))[0] == CALLRESULT
+    caller = await WampClient.connect(cluster["a"].port)
+    await propagated(cluster, callee, caller)
+    assert (await caller.call(uri, call_id="u2"))[2] == NO_SUCH_PROCEDURE
+    assert (await rival.call(REGISTER, uri, call_id="r3"))[0] == CALLRESULT
+
+
+async def test_many_concurrent_calls_across_nodes_each_get_their_own_answer(cluster):
+    uri = unique("many")
+    callee = await WampClient.connect(cluster["c"].port, name="callee")
+    await callee.call(REGISTER, uri, call_id="reg")
+    callers = [await WampClient.connect(cluster[n].port, name=f"caller{i}") for i, n in enumerate("abab")]
+    for caller in callers:
+        await propagated(cluster, callee, caller)
+    for i, caller in enumerate(callers):
+        for k in range(25):
+            await caller.send([CALL, f"k{k}", uri, i, k])
+    for _ in range(100):
+        forwarded = json.loads(await callee.recv_raw())
+        await callee.send([CALLRESULT, forwarded[1], forwarded[3:]])
+    for i, caller in enumerate(callers):
+        got = sorted([await caller.recv() for _ in range(25)], key=lambda m: int(m[1][1:]))
+        assert got == [[CALLRESULT, f"k{k}", [i, k]] for k in range(25)]
+    for node in cluster.nodes.values():
+        wait_for(lambda: pending_calls(node) == 0, "no remote call pending")
+
+
+async def test_callee_leaving_or_silent_and_caller_leaving_across_nodes(cluster):
+    uri = unique("leaver")
+    callee = await WampClient.connect(cluster["c"].port, name="callee")
+    await callee.call(REGISTER, uri, call_id="reg")
+    caller = await WampClient.connect(cluster["a"].port, name="caller")
+    await propagated(cluster, callee, caller)
+    # The callee does not answer: its node times it out after callee_timeout.
+    start = time.monotonic()
+    await caller.send([CALL, "slow", uri])
+    await callee.recv_raw()
+    reply = await caller.recv(timeout=10)
+    assert reply[:3] == [CALLERROR, "slow", CALLEE_TIMEOUT], reply
+    assert 1.4 < time.monotonic() - start < t(5)
+    # The caller leaves while its call waits: the answer is dropped, nothing stays pending.
+    leaving = await WampClient.connect(cluster["b"].port, name="leaving")
+    await propagated(cluster, callee, leaving)
+    await leaving.send([CALL, "gone", uri])
+    forwarded = json.loads(await callee.recv_raw())
+    await leaving.close()
+    await callee.send([CALLRESULT, forwarded[1], "too late"])
+    wait_for(lambda: pending_calls(cluster["b"]) == 0, "b to drop the answer")
+    # The callee leaves with a call waiting: the caller gets callee-gone, never silence.
+    await caller.send([CALL, "pending", uri])
+    await callee.recv_raw()
+    await callee.close()
+    reply = await caller.recv()
+    assert reply[:3] == [CALLERROR, "pending", CALLEE_GONE], reply
+
+
+async def test_a_killed_node_takes_its_procedures_and_calls_with_it(cluster):
+    uri = unique("doomed")
+    doomed = conftest._new_server(node_config(cluster.redis.port, "doomed"))
+    callee = await WampClient.connect(doomed.port, name="callee")
+    await callee.call(REGISTER, uri, call_id="reg")
+    caller = await WampClient.connect(cluster["a"].port, name="caller")
+    await propagated(cluster, callee, caller)
+    await caller.send([CALL, "inflight", uri])
+    await callee.recv_raw()
+    doomed.kill()  # SIGKILL: no goodbye
+    start = time.monotonic()
+    reply = await caller.recv(timeout=10)
+    assert reply[:3] == [CALLERROR, "inflight", CALLEE_GONE], reply
+    # The bound of docs/CLUSTER.md: node_timeout (1 s here) and a heartbeat.
+    assert time.monotonic() - start < t(1.2 + 1.5)
+    assert (await caller.call(uri, call_id="after"))[2] == NO_SUCH_PROCEDURE
+    # Its claim expires within node_timeout: the URI can be registered again elsewhere.
+    heir = await WampClient.connect(cluster["b"].port, name="heir")
+
+    async def registered():
+        for _ in range(100):
+            reply = await heir.call(REGISTER, uri)
+            if reply[0] == CALLRESULT:
+                return
+            assert reply[2] == ALREADY_EXISTS, reply
+            await asyncio.sleep(0.05)
+        raise AssertionError("the killed node's procedure could not be registered again")
+    await registered()
+
+
+async def test_a_node_stopped_with_sigterm_releases_its_procedures_at_once(cluster):
+    uri = unique("leaving-node")
+    leaving = conftest._new_server(node_config(cluster.redis.port, "leaving"))
+    callee = await WampClient.connect(leaving.port)
+    await callee.call(REGISTER, uri, call_id="reg")
+    leaving.stop()
+    heir = await WampClient.connect(cluster["c"].port)
+    reply = await heir.call(REGISTER, uri, call_id="again")
+    assert reply == [CALLRESULT, "again", uri], reply
+
+
 # Last: it takes Redis away and brings it back.
 async def test_redis_killed_and_restarted(cluster):
     a, b = cluster["a"], cluster["b"]
     topic, sync, local_topic = unique("rr"), unique("rrsync"), unique("rrlocal")
+    uri = unique("rrproc")
+    callee = await WampClient.connect(b.port, name="callee")
+    assert (await callee.call(REGISTER, uri, call_id="reg"))[0] == CALLRESULT
     remote_sub = await WampClient.connect(b.port, name="remote-sub")
     await subscribed(remote_sub, topic, sync)
     local_sub = await WampClient.connect(a.port, name="local-sub")
@@ -332,7 +484,12 @@ async def test_redis_killed_and_restarted(cluster):
         await pub.publish(local_topic, i)
     assert [(await local_sub.recv())[2] for _ in range(50)] == list(range(50))
     await pub.publish(topic, "lost")  # at-most-once across nodes while Redis is away
-    for c in (remote_sub, local_sub, pub):
+    assert await pub.call(PING, call_id="p") == [CALLRESULT, "p", None]
+    reply = await pub.call(uri, call_id="r")  # a procedure of another node answers at once, saying why
+    assert reply[:3] == [CALLERROR, "r", UNAVAILABLE], reply
+    reply = await pub.call(REGISTER, unique("during"), call_id="reg2")
+    assert reply[:3] == [CALLERROR, "reg2", UNAVAILABLE], reply
+    for c in (remote_sub, local_sub, pub, callee):
         assert c.is_open(), f"{c.name} was closed"
 
     cluster.redis.start()
@@ -344,3 +501,11 @@ async def test_redis_killed_and_restarted(cluster):
     await pub.publish(sync, "after")
     assert await until_sync(remote_sub, sync, "after") == [[EVENT, topic, "after"]]
     assert metric(a.port, "kreuz_cluster_redis_connects_total") >= 2
+    # The registration made before the outage is claimed again and known again, with no new
+    # register from the client.
+    await propagated(cluster, callee, pub)
+    await pub.send([CALL, "again", uri, 1])
+    forwarded = json.loads(await callee.recv_raw())
+    await callee.send([CALLRESULT, forwarded[1], "back"])
+    assert await pub.recv() == [CALLRESULT, "again", "back"]
+    assert cluster.redis.command("EXISTS", f"kreuz:p:7:default:{uri}") == 1
