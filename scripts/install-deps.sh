@@ -18,8 +18,8 @@ command -v npm >/dev/null 2>&1 || packages+=(npm)
 # scripts/fuzz.sh (part of `make test`): clang, its libFuzzer and sanitizer
 # runtimes, and llvm-symbolizer for readable stacks in its reports.
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev llvm-14); fi
-# The cluster tests start their own redis-server on a free loopback port.
-if [ "${1:-}" = "--test" ]; then packages+=(redis-server); fi
+# The cluster tests start their own redis-server and haproxy on free loopback ports.
+if [ "${1:-}" = "--test" ]; then packages+=(redis-server haproxy); fi
 # Chromium runs the browser tests; it is installed with its recommended
 # packages (fonts among them), the way the tests were written against it.
 browser_packages=(chromium)
