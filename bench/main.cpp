@@ -48,15 +48,17 @@ int main(int argc, char** argv) {
         "  echo    N connections to a WebSocket echo endpoint, K messages in flight each, S bytes\n"
         "  rpc     N WAMP sessions CALLing the echo procedure, K calls in flight each (closed loop)\n"
         "          or --rate R calls/s in all (open loop)\n"
+        "  routed  1 session registers --procedure and answers each CALL; N sessions call it, K calls\n"
+        "          in flight each (routed RPC; across nodes with --more-ports)\n"
         "  fanout  1 publisher -> N subscribers on one topic; --rate R (open loop) or a window of W\n"
         "          publications not yet received by every subscriber (closed loop, the default)\n"
         "  chat    N sessions publishing to one shared topic with excludeMe=false; K own publications\n"
         "          in flight each (closed loop) or --rate R per session (open loop)\n"
         "  idle    N open sessions doing nothing (server memory per connection)\n"
         "  churn   C loops of: connect, WELCOME, one CALL, close"};
-    app.add_option("scenario", o.scenario, "echo, rpc, fanout, chat, idle or churn")
+    app.add_option("scenario", o.scenario, "echo, rpc, routed, fanout, chat, idle or churn")
         ->required()
-        ->check(CLI::IsMember({"echo", "rpc", "fanout", "chat", "idle", "churn"}));
+        ->check(CLI::IsMember({"echo", "rpc", "routed", "fanout", "chat", "idle", "churn"}));
     app.add_option("-p,--port", o.port, "Port of the server under test")->required()->check(CLI::Range(1, 65535));
     app.add_option("--host", o.host, "IPv4 loopback address of the server")->capture_default_str();
     app.add_option("--path", o.path, "Request path (default: /echo for echo, /ws otherwise)");

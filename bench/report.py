@@ -8,7 +8,7 @@ usage: report.py META COMMANDS RESULTS [CALLGRIND [BYSTANDER [ATTACK [CLUSTER]]]
   CALLGRIND the JSON lines of bench/callgrind.py
   BYSTANDER the JSON lines of bench/bystander.py
   ATTACK    the JSON line of bench/attack.py
-  CLUSTER   the JSON lines of bench/cluster_fanout.py
+  CLUSTER   the JSON lines of bench/cluster.py
 """
 import json
 import sys
@@ -404,16 +404,17 @@ def attack_section(path):
 
 
 def cluster_section(path):
-    out = ["## Cluster fan-out: 1,000 subscribers over 3 nodes against 1 node",
+    out = ["## Cluster: nodes through Redis against one node",
            "",
-           "`python3 bench/cluster_fanout.py build/kreuz build/kreuz-bench [--rate R]`: one redis-server "
-           "(no persistence), then for each layout fresh kreuz nodes on it and kreuz-bench's fanout, open "
-           "loop, 1,000 subscribers spread round-robin over the nodes, one publisher on one node, 100-byte "
-           "events. The 1-node run has the `cluster` key too, so the layouts differ only in where the "
-           "subscribers are. Deliveries per server-CPU-second sum the CPU of every node; Redis's CPU is "
-           "beside. Local and cross-node latency are the deliveries on the publisher's node and on the "
-           "others; the difference of the two is what crossing a node adds. Latency includes the load "
-           "generator taking 1,000 EVENTs off its sockets per publication, the same in both layouts.",
+           "`python3 bench/cluster.py build/kreuz build/kreuz-bench`: one redis-server (no persistence), then "
+           "for each run fresh kreuz nodes on it, every one with the `cluster` key, so that the layouts differ "
+           "only in where the sessions are. Per server-CPU-second figures sum the CPU of every node; Redis's "
+           "CPU is beside. Latency includes the load generator's own queueing.",
+           "",
+           "**Fan-out**: kreuz-bench fanout, open loop, 1,000 subscribers spread round-robin over the nodes, "
+           "one publisher on one node, 100-byte events. Local and cross-node latency are the deliveries on "
+           "the publisher's node and on the others; cross-node includes the load generator taking each "
+           "publication's local EVENTs off its sockets first.",
            "",
            "| layout | publications/s | deliveries/s | deliveries per server-CPU-s | server CPU | Redis CPU s | "
            "local p50 / p99 ms | cross-node p50 / p99 ms | added p50 / p99 ms |",
@@ -425,16 +426,30 @@ def cluster_section(path):
     def ms(lat, key):
         return lat[key] / 1000 if lat else None
 
-    for r in rows:
+    def per_cpu(r):
+        return r["msgs_per_s"] / r["server_cpu_util"] if r.get("server_cpu_util") else 0
+
+    for r in (r for r in rows if r["scenario"] == "fanout"):
         local = r.get("local_latency_us") or r.get("latency_us")
         remote = r.get("remote_latency_us")
-        per_cpu = r["msgs_per_s"] / r["server_cpu_util"] if r.get("server_cpu_util") else 0
         cross = f"{ms(remote, 'p50'):.1f} / {ms(remote, 'p99'):.1f}" if remote else "–"
         added = (f"{ms(remote, 'p50') - ms(local, 'p50'):.1f} / {ms(remote, 'p99') - ms(local, 'p99'):.1f}"
                  if remote else "–")
-        out.append(f"| {r['label']} | {r['published_per_s']:,.0f} | {r['msgs_per_s']:,.0f} | {per_cpu:,.0f} | "
+        out.append(f"| {r['layout']} | {r['published_per_s']:,.0f} | {r['msgs_per_s']:,.0f} | {per_cpu(r):,.0f} | "
                    f"{r['server_cpu_util'] * 100:.0f} % | {r.get('beside_cpu_s', 0)} | "
                    f"{ms(local, 'p50'):.1f} / {ms(local, 'p99'):.1f} | {cross} | {added} |")
+    out += ["",
+            "**Routed RPC**: kreuz-bench routed, closed loop: one callee registers a procedure and answers "
+            "every CALL with its argument; 15 callers call it, 4 calls in flight each, all on the callee's "
+            "node or all on another node.",
+            "",
+            "| layout | calls/s | calls per server-CPU-s | server CPU | Redis CPU s | p50 ms | p99 ms |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in (r for r in rows if r["scenario"] == "routed"):
+        lat = r["latency_us"]
+        out.append(f"| {r['layout']} | {r['msgs_per_s']:,.0f} | {per_cpu(r):,.0f} | "
+                   f"{r['server_cpu_util'] * 100:.0f} % | {r.get('beside_cpu_s', 0)} | "
+                   f"{ms(lat, 'p50'):.2f} | {ms(lat, 'p99'):.2f} |")
     return out
 
 

@@ -394,10 +394,10 @@ if ! timeout --kill-after=5 300 /usr/bin/python3 "$root/bench/attack.py" "$kreuz
 fi
 cat "$work/attack.jsonl"
 
-# ---- fan-out across nodes through Redis (bench/cluster_fanout.py)
-echo "== cluster: fan-out to 1,000 subscribers over 3 nodes and over 1"
-if ! timeout --kill-after=5 300 /usr/bin/python3 "$root/bench/cluster_fanout.py" "$kreuz" "$bench" >"$work/cluster.jsonl"; then
-  echo "bench/run.sh: cluster_fanout.py failed" >&2
+# ---- nodes through Redis (bench/cluster.py)
+echo "== cluster: fan-out over 3 nodes and over 1; routed RPC within a node and across two"
+if ! timeout --kill-after=5 400 /usr/bin/python3 "$root/bench/cluster.py" "$kreuz" "$bench" >"$work/cluster.jsonl"; then
+  echo "bench/run.sh: cluster.py failed" >&2
   failed=1
 fi
 cat "$work/cluster.jsonl"

@@ -1,5 +1,7 @@
 #include "bench/runner.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -356,7 +358,10 @@ void Runner::report() const {
     };
     line["latency_us"] = percentiles(latency_);
     if (!options_.more_ports.empty()) {
-        line["nodes"] = addresses_.size();
+        std::vector<std::uint16_t> ports{options_.port};
+        ports.insert(ports.end(), options_.more_ports.begin(), options_.more_ports.end());
+        std::sort(ports.begin(), ports.end());
+        line["nodes"] = std::unique(ports.begin(), ports.end()) - ports.begin();
         line["local_latency_us"] = percentiles(local_latency_);
         line["remote_latency_us"] = percentiles(remote_latency_);
     }

@@ -209,6 +209,9 @@ public:
                     result(client, session, m);
                 }
                 break;
+            case 2:
+                called(client, text);
+                break;
             case 4:
                 call_error(client, text);
                 break;
@@ -234,6 +237,10 @@ protected:
     virtual void synced(WsClient&, Session&) {}
     virtual void result(WsClient&, Session&, const WampMessage&) {}
     virtual void event(WsClient&, Session&, const WampMessage&) {}
+    // A CALL from the router to a session that registered a procedure.
+    virtual void called(WsClient& client, std::string_view text) {
+        runner_.fatal(where(client) + "unexpected WAMP message: " + shorten(text));
+    }
 
     static std::string where(const WsClient& client) { return "connection #" + std::to_string(client.index()) + ": "; }
 
@@ -355,6 +362,78 @@ protected:
 private:
     std::uint64_t start_ns_ = 0;
     std::uint64_t sent_ = 0;
+};
+
+// ---------------------------------------------------------------- routed
+
+// Routed RPC: connection 0 registers the procedure and answers every CALL the
+// router forwards to it with its argument; connections 1..N call it, K calls
+// in flight each. With --more-ports the callee is on the first node and each
+// caller's latency counts as local or remote by the node it is on.
+class RoutedScenario final : public WampScenario {
+public:
+    using WampScenario::WampScenario;
+    const char* unit() const override { return "call"; }
+    std::size_t connections() const override { return callers() + 1; }
+
+    void describe(json& params) const override {
+        const Options& o = runner_.options();
+        params = {{"callers", o.connections}, {"size", o.size}, {"procedure", o.procedure}, {"inflight", o.inflight}};
+    }
+
+    void setup() override {
+        runner_.expect_ready(callers() + 1);
+        sessions_.assign(callers() + 1, Session{});
+        runner_.connect(runner_.add_client(*this), true);  // the callee; the callers once it has registered
+    }
+
+    void start() override {
+        auto& clients = runner_.clients();
+        for (std::size_t i = 1; i < clients.size(); ++i) {
+            for (std::size_t k = 0; k < runner_.options().inflight; ++k) {
+                send_call(*clients[i], sessions_[i], quoted_procedure_, now_ns());
+            }
+        }
+    }
+
+protected:
+    void welcomed(WsClient& client, Session&) override {
+        if (client.index() != 0) {
+            runner_.ready();
+            return;
+        }
+        client.send_text(std::string("[2,\"register\",\"urn:kreuz:procedure:register\",") + quoted_procedure_ + "]");
+    }
+
+    void result(WsClient& client, Session& session, const WampMessage& m) override {
+        if (client.index() == 0) {
+            if (m.first != "register") {
+                runner_.fatal(where(client) + "an answer the callee did not ask for");
+                return;
+            }
+            runner_.ready();
+            // Only now: a caller's first CALL must find the procedure
+            // registered, on its own node too.
+            for (std::size_t i = 0; i < callers(); ++i) runner_.connect(runner_.add_client(*this), true);
+            return;
+        }
+        const auto stamp = stamp_of(client, m);
+        if (!stamp) return;
+        runner_.record(now_ns() - stamp->sent_ns, runner_.node_of(client.index()) != runner_.node_of(0));
+        if (runner_.traffic_allowed() && client.is_open()) send_call(client, session, quoted_procedure_, now_ns());
+    }
+
+    void called(WsClient& client, std::string_view text) override {
+        const json call = json::parse(text, nullptr, false);
+        if (client.index() != 0 || !call.is_array() || call.size() != 4) {
+            WampScenario::called(client, text);
+            return;
+        }
+        client.send_text(json::array({3, call[1], call[3]}).dump());
+    }
+
+private:
+    std::size_t callers() const { return runner_.options().connections; }
 };
 
 // ---------------------------------------------------------------- fanout
@@ -601,6 +680,7 @@ std::unique_ptr<Scenario> make_scenario(Runner& runner) {
     const std::string& name = runner.options().scenario;
     if (name == "echo") return std::make_unique<EchoScenario>(runner);
     if (name == "rpc") return std::make_unique<RpcScenario>(runner);
+    if (name == "routed") return std::make_unique<RoutedScenario>(runner);
     if (name == "fanout") return std::make_unique<FanoutScenario>(runner);
     if (name == "chat") return std::make_unique<ChatScenario>(runner);
     if (name == "idle") return std::make_unique<IdleScenario>(runner);
