@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev nlohmann-json3-dev libspdlog-dev libcli11-dev doctest-dev libyaml-cpp-dev
   libssl-dev zlib1g-dev libhiredis-dev libcurl4-openssl-dev libsimdjson-dev
-  python3 python3-pytest python3-websockets python3-autobahn
+  python3 python3-pytest python3-websockets python3-autobahn python3-yaml
   curl
 )
 # Node may come from another packaging of nodejs that bundles npm (and

@@ -14,6 +14,7 @@ import tempfile
 import time
 
 import pytest
+import yaml
 
 import conftest
 from cluster_nodes import health, node_config, propagated, subscribed, wait_for
@@ -168,3 +169,26 @@ async def test_pubsub_and_routed_rpc_through_haproxy_then_a_node_is_killed(deplo
     await again[0].send([CALLRESULT, forwarded[1], "a answers"])
     assert await again[1].recv() == [CALLRESULT, "c2", "a answers"]
     assert a.is_open()
+
+
+def test_the_deployment_files_are_valid():
+    """docker/compose.cluster.yaml and what it mounts: the node configurations load, HAProxy takes
+    its configuration (names that only resolve inside the compose network are allowed to fail), and
+    every file the compose file names exists."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    docker = os.path.join(root, "docker")
+    for node in ("node-a", "node-b"):
+        result = subprocess.run([conftest.kreuz_bin(), "--check-config", os.path.join(docker, "cluster", f"{node}.yaml")],
+                                capture_output=True, text=True, timeout=t(10))
+        assert result.returncode == 0, result.stdout + result.stderr
+    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    result = subprocess.run([binary, "-c", "-f", os.path.join(docker, "cluster", "haproxy.cfg")],
+                            capture_output=True, text=True, timeout=t(10))
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(os.path.join(docker, "compose.cluster.yaml")) as f:
+        compose = yaml.safe_load(f)
+    assert set(compose["services"]) == {"redis", "kreuz-a", "kreuz-b", "haproxy"}
+    for name, service in compose["services"].items():
+        assert os.path.exists(os.path.join(docker, service["build"]["context"], service["build"]["dockerfile"])), name
+        for volume in service.get("volumes", []):
+            assert os.path.exists(os.path.join(docker, volume.split(":")[0])), volume
