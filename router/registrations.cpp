@@ -66,9 +66,11 @@ void Registrations::register_procedure(Session& caller, const wamp::Call& call, 
     // so that a second register on this node is refused at once. Shared
     // because std::function copies what it holds and a reply is moved only.
     auto pending = std::make_shared<CallReply>(std::move(reply));
+    claiming_.insert(*uri);
     backplane->claim_procedure(realm_, *uri, caller.id(),
                                [this, uri = *uri, callee_id = caller.id(), pending](const char* error,
                                                                                    const std::string& description) {
+        claiming_.erase(uri);
         auto owner = owners_.find(uri);
         const bool still_held = owner != owners_.end() && owner->second == callee_id;
         if (error) {
@@ -82,6 +84,13 @@ void Registrations::register_procedure(Session& caller, const wamp::Call& call, 
         if (!still_held) {
             // Unregistered, or the session left, while Redis answered.
             realm_.backplane()->release_procedure(realm_, uri, callee_id);
+        } else if (realm_.dealer().has(uri)) {
+            // A reload made it a procedure of the configuration meanwhile.
+            by_callee_[callee_id].erase(uri);
+            owners_.erase(owner);
+            realm_.backplane()->release_procedure(realm_, uri, callee_id);
+            pending->error(error_uri::procedure_already_exists, uri + " is served by the router now");
+            return;
         } else {
             install(uri, callee_id);
             spdlog::debug("[session {}] registered {} in the cluster", callee_id, uri);
@@ -110,7 +119,7 @@ void Registrations::install_remote(const std::string& uri) {
 std::vector<std::pair<std::string, std::string>> Registrations::claimed() const {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& [uri, callee_id] : owners_) {
-        if (realm_.dealer().has_exact(uri)) out.emplace_back(uri, callee_id);
+        if (claiming_.count(uri) == 0) out.emplace_back(uri, callee_id);
     }
     return out;
 }
@@ -163,6 +172,10 @@ void Registrations::drop(const std::string& uri, const std::string& callee_id) {
 void Registrations::restore() {
     for (auto it = owners_.begin(); it != owners_.end();) {
         const auto& [uri, callee_id] = *it;
+        if (claiming_.count(uri) != 0) {  // installed once its claim holds
+            ++it;
+            continue;
+        }
         const Session* callee = realm_.find_session(callee_id);
         const bool taken = realm_.dealer().has(uri);
         if (callee && !taken && callee->rules().lookup(uri).register_procedure) {

@@ -91,6 +91,7 @@ private:
     std::unordered_map<std::string, std::unordered_set<std::string>> by_callee_;  // session id -> its URIs
     std::unordered_map<std::string, PendingCall> pending_;  // router call id -> the call
     std::unordered_map<std::string, RemoteProcedure> remote_;  // procedure URI -> its node and callee
+    std::unordered_set<std::string> claiming_;  // URIs in owners_ whose claim in the cluster is not answered yet
     std::uint64_t next_call_ = 1;
 };
 

@@ -2,7 +2,10 @@
 # Builds the container image from docker/Dockerfile and checks that kreuz starts
 # in it: the HEALTHCHECK command passes, GET / gets an HTTP/1.1 answer, a
 # WebSocket handshake on /ws gets 101 with the wamp subprotocol, and the first
-# frame is a WAMP WELCOME. Exits non-zero, naming the step, on any failure.
+# frame is a WAMP WELCOME. Then two nodes of the image and the host's
+# redis-server run as one cluster, and a client of the host's
+# python3-websockets proves PubSub and routed RPC across them. Exits non-zero,
+# naming the step, on any failure.
 #
 # Works without a Docker engine: podman builds the image and buildah runs a
 # command in it, both with chroot isolation (no OCI runtime, no cgroups, no
@@ -290,6 +293,103 @@ timeout 120 unshare --net -- bash -c '
   exec buildah run --isolation chroot --env HEALTH_CMD="$1" "$2" -- bash -c "$3" kreuz-check "${@:4}"
 ' unshare-net "${health[3]:-}" "$ctr" "$check_script" "${entry[@]}" \
   || fail "$step"
+
+# ---------------------------------------------------------------------------
+# Two nodes of the image as one router: the host's redis-server and both
+# nodes share a private network namespace (docker/compose.cluster.yaml gives
+# each its own; kreuz does not care). The nodes run from the image with a
+# cluster configuration; a WAMP client of the host's python3-websockets
+# subscribes on one node and publishes on the other, and calls on one node a
+# procedure registered on the other.
+step="checking a two-node cluster in $image"
+log "$step"
+cluster_script=$(cat <<'EOF'
+set -u
+for n in a b; do
+  port=$([ "$n" = a ] && echo 8080 || echo 8081)
+  printf 'listen: [{host: 127.0.0.1, port: %s}]\ncluster: {redis: "redis://127.0.0.1:6379/0", node_id: node-%s}\n' \
+    "$port" "$n" >/tmp/node-$n.yaml
+  kreuz --config /tmp/node-$n.yaml >/tmp/kreuz-$n.log 2>&1 &
+  echo $! >/tmp/kreuz-$n.pid
+done
+# The host's client runs meanwhile; it removes /tmp/go when it is done.
+touch /tmp/go
+for _ in $(seq 600); do [ -e /tmp/go ] || break; sleep 0.1; done
+rc=0
+for n in a b; do
+  pid=$(cat /tmp/kreuz-$n.pid)
+  kill -TERM "$pid"
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "in container: node $n still running 10s after SIGTERM"; rc=1; fi
+  echo "in container: node $n log:"; sed 's/^/  | /' /tmp/kreuz-$n.log
+done
+exit $rc
+EOF
+)
+client_script=$(cat <<'EOF'
+import asyncio, json, sys, time, urllib.request
+import websockets
+
+def healthy(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+            return json.loads(r.read())["status"] == "ok"
+    except OSError:
+        return False
+
+async def main():
+    deadline = time.monotonic() + 20
+    while not (healthy(8080) and healthy(8081)):
+        if time.monotonic() > deadline:
+            sys.exit("host client: the nodes did not both reach Redis")
+        await asyncio.sleep(0.1)
+    async with websockets.connect("ws://127.0.0.1:8081/ws", subprotocols=["wamp"]) as b, \
+               websockets.connect("ws://127.0.0.1:8080/ws", subprotocols=["wamp"]) as a:
+        welcome_b, welcome_a = json.loads(await b.recv()), json.loads(await a.recv())
+        assert welcome_a[1].startswith("node-a.") and welcome_b[1].startswith("node-b."), (welcome_a, welcome_b)
+        await b.send(json.dumps([5, "urn:x:topic"]))
+        await b.send(json.dumps([2, "reg", "urn:kreuz:procedure:register", "urn:x:proc"]))
+        assert json.loads(await b.recv()) == [3, "reg", "urn:x:proc"]
+        # Until node a knows the registration its CALLs get NoSuchRPCEndpoint at once; a CALL
+        # that reached the callee waits for it.
+        for attempt in range(100):
+            await a.send(json.dumps([2, f"c{attempt}", "urn:x:proc", attempt]))
+            answer = asyncio.ensure_future(a.recv())
+            done, _ = await asyncio.wait({answer}, timeout=0.5)
+            if not done:
+                break
+            assert json.loads(answer.result())[0] == 4, answer.result()
+            await asyncio.sleep(0.05)
+        call = json.loads(await asyncio.wait_for(b.recv(), 5))
+        assert call[0] == 2 and call[2:] == ["urn:x:proc", attempt], call
+        await b.send(json.dumps([3, call[1], "from b"]))
+        assert json.loads(await asyncio.wait_for(answer, 5)) == [3, f"c{attempt}", "from b"]
+        await a.send(json.dumps([7, "urn:x:topic", "hello"]))
+        assert json.loads(await asyncio.wait_for(b.recv(), 5)) == [8, "urn:x:topic", "hello"]
+    print("host client: PubSub and routed RPC across the two nodes work")
+
+
+asyncio.run(main())
+EOF
+)
+redis_bin=$(command -v redis-server || echo /usr/bin/redis-server)
+[ -x "$redis_bin" ] || fail "redis-server is missing on the host (scripts/install-deps.sh --test installs it)"
+ctr_root=$(buildah mount "$ctr") || fail "mounting the working container"
+rm -f "$ctr_root/tmp/go"
+timeout 120 unshare --net -- bash -c '
+  ip link set lo up || exit 1
+  "$1" --port 6379 --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
+  redis=$!
+  buildah run --isolation chroot "$2" -- bash -c "$3" &
+  nodes=$!
+  for _ in $(seq 100); do [ -e "$5/tmp/go" ] && break; sleep 0.1; done
+  /usr/bin/python3 -c "$4"; rc=$?
+  rm -f "$5/tmp/go"
+  wait "$nodes" || rc=1
+  kill "$redis"; wait "$redis" 2>/dev/null
+  exit $rc
+' unshare-net "$redis_bin" "$ctr" "$cluster_script" "$client_script" "$ctr_root" || fail "$step"
+buildah umount "$ctr" >/dev/null || true
 
 step="done"
 log "all checks passed: $image, $((size / 1000 / 1000)) MB, $(($(date +%s) - started))s in all"
