@@ -185,7 +185,12 @@ void Cluster::seen(const std::string& node) {
 }
 
 void Cluster::node_gone(const std::string& node, const char* why) {
-    if (nodes_.erase(node) != 0) spdlog::warn("cluster: node {} {}; its procedures are gone", node, why);
+    if (nodes_.erase(node) != 0) {
+        // A goodbye is routine; silence is what an operator must look into.
+        const bool said_goodbye = std::string_view(why) == "left the cluster";
+        spdlog::log(said_goodbye ? spdlog::level::info : spdlog::level::warn, "cluster: node {} {}; its procedures are gone",
+                    node, why);
+    }
     for (const auto& [name, realm] : realms_) realm->registrations().remove_node(node);
     fail_calls(node, router::error_uri::callee_gone, "node " + node + " left the cluster");
 }
