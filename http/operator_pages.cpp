@@ -34,6 +34,9 @@ void append_cluster_metrics(std::string& out, const router::BackplaneStatus& clu
            static_cast<double>(cluster.connects));
     metric("kreuz_cluster_redis_reconnect_attempts_total", "counter",
            "Attempts to reach Redis again after a failure or a loss.", static_cast<double>(cluster.reconnect_attempts));
+    metric("kreuz_cluster_redis_pending", "gauge",
+           "Commands sent to Redis and not answered yet; at cluster.max_pending, cross-node traffic is dropped.",
+           static_cast<double>(cluster.redis_pending));
     append_help(out, "kreuz_cluster_publications_total", "counter",
                 "Publications between nodes: sent to the others, not sent (Redis away or backlogged), received.");
     for (const auto& [direction, value] : {std::pair{"sent", cluster.events_sent},

@@ -24,6 +24,7 @@ struct BackplaneStatus {
     std::string last_error;   // why it is not connected; empty when it is
     std::uint64_t connects = 0;            // times the link came up
     std::uint64_t reconnect_attempts = 0;  // attempts after a failure or loss
+    std::size_t redis_pending = 0;         // commands sent to Redis and not answered yet
     std::uint64_t events_sent = 0;         // publications relayed to the other nodes
     std::uint64_t events_not_sent = 0;     // publications kept local: Redis away or backlogged
     std::uint64_t events_received = 0;     // publications of other nodes heard

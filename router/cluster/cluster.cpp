@@ -152,6 +152,7 @@ router::BackplaneStatus Cluster::status() const {
     if (!out.connected) out.last_error = link_.last_error().empty() ? "connecting" : link_.last_error();
     out.connects = link.connects;
     out.reconnect_attempts = link.attempts;
+    out.redis_pending = link_.pending();
     out.events_sent = events_sent_;
     out.events_not_sent = events_not_sent_;
     out.events_received = events_received_;

@@ -251,10 +251,7 @@ void RedisLink::setup_done(redisAsyncContext* context) {
 }
 
 bool RedisLink::command(std::initializer_list<std::string_view> arguments, OnReply on_reply) {
-    if (state_ != State::up || pending_ >= config_.max_pending) {
-        ++stats_.not_sent;
-        return false;
-    }
+    if (state_ != State::up || pending_ >= config_.max_pending) return false;
     // Formatted here rather than by hiredis's printf-like formatter: one
     // buffer, sized once, for commands that carry whole EVENTs.
     std::size_t size = 16;
@@ -270,7 +267,6 @@ bool RedisLink::command(std::initializer_list<std::string_view> arguments, OnRep
     auto* callback = on_reply ? new OnReply(std::move(on_reply)) : nullptr;
     if (redisAsyncFormattedCommand(commands_, on_command_reply, callback, text.data(), text.size()) != REDIS_OK) {
         delete callback;
-        ++stats_.not_sent;
         return false;
     }
     ++pending_;
@@ -278,9 +274,7 @@ bool RedisLink::command(std::initializer_list<std::string_view> arguments, OnRep
 }
 
 bool RedisLink::publish(std::string_view channel, std::string_view payload, OnReply on_reply) {
-    if (!command({"PUBLISH", channel, payload}, std::move(on_reply))) return false;
-    ++stats_.published;
-    return true;
+    return command({"PUBLISH", channel, payload}, std::move(on_reply));
 }
 
 void RedisLink::on_command_reply(redisAsyncContext* context, void* reply, void* privdata) {
@@ -358,7 +352,6 @@ void RedisLink::on_subscriber_reply(redisAsyncContext* context, void* reply, voi
     if (type == "message") {
         const redisReply* payload = r->element[2];
         if (payload->type != REDIS_REPLY_STRING) return;
-        ++link->stats_.received;
         link->events_.message(text_of(channel), text_of(payload));
         return;
     }
@@ -393,7 +386,6 @@ void RedisLink::lose(const std::string& reason, const redisAsyncContext* dying) 
     for (redisAsyncContext* context : contexts) {
         if (context && context != dying) redisAsyncFree(context);
     }
-    ++stats_.losses;
     if (was_up) {
         spdlog::warn("cluster: lost Redis at {} ({}); serving local sessions only, reconnecting", where_, reason);
     } else if (reason != last_error_) {

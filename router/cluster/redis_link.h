@@ -35,11 +35,7 @@ using router::Timers;
 
 struct RedisLinkStats {
     std::uint64_t connects = 0;      // times the link came up
-    std::uint64_t losses = 0;        // times it went down (failed attempts included)
     std::uint64_t attempts = 0;      // connection attempts after the first
-    std::uint64_t published = 0;     // PUBLISH commands sent
-    std::uint64_t not_sent = 0;      // refused: link down or too many commands pending
-    std::uint64_t received = 0;      // messages heard on subscribed channels
 };
 
 class RedisLink {

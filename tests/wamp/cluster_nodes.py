@@ -5,7 +5,10 @@ import json
 import time
 import urllib.request
 
-from wampclient import EVENT, t, unique
+from wampclient import CALLRESULT, EVENT, t, unique
+
+REGISTER = "urn:kreuz:procedure:register"
+ALREADY_EXISTS = "urn:kreuz:error:procedure-already-exists"
 
 
 def node_config(redis_port: int, node_id: str) -> str:
@@ -102,3 +105,26 @@ async def propagated(cluster, source, destination):
 
 def pending_calls(node) -> float:
     return metric(node.port, "kreuz_cluster_calls_pending")
+
+
+async def register_once_free(client, uri, limit=100):
+    """Registers `uri`, retrying while another (dead) node's claim on it has not expired yet."""
+    for _ in range(limit):
+        reply = await client.call(REGISTER, uri)
+        if reply[0] == CALLRESULT:
+            return
+        assert reply[2] == ALREADY_EXISTS, reply
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{uri} could not be registered again: its claim did not expire")
+
+
+def stop_nodes(nodes) -> list:
+    """SIGTERM to every node still running; the errors of those that did not exit cleanly."""
+    errors = []
+    for node in nodes:
+        try:
+            if node.alive():
+                node.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    return errors

@@ -7,7 +7,6 @@ ping round trip: a subscriber knows it has everything a publisher sent before on
 publisher's next publication, on a sync topic, reaches it. That leans on the per-publisher order
 the cluster promises, and so tests it every time.
 """
-import asyncio
 import json
 import socket
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 
 import conftest
 from cluster_nodes import (channel, health, held_by, http_get, metric, node_config, pending_calls, propagated,
-                           subscribed, until_sync, wait_for)
+                           register_once_free, stop_nodes, subscribed, until_sync, wait_for)
 from redis_server import RedisServer
 from wampclient import CALL, CALLERROR, CALLRESULT, EVENT, PING, WampClient, t, unique
 
@@ -47,12 +46,7 @@ class Cluster:
 def cluster():
     c = Cluster()
     yield c
-    errors = []
-    for node in c.nodes.values():
-        try:
-            node.stop()
-        except AssertionError as e:
-            errors.append(str(e))
+    errors = stop_nodes(c.nodes.values())
     c.redis.finish()
     assert not errors, "\n\n".join(errors)
 
@@ -97,6 +91,7 @@ async def test_nodes_started_before_redis_join_once_it_comes(cluster):
     await remote.publish(topic, "from b")
     assert await sub.recv() == [EVENT, topic, "from b"]
     assert metric(cluster["a"].port, "kreuz_cluster_redis_connected") == 1
+    wait_for(lambda: metric(cluster["a"].port, "kreuz_cluster_redis_pending") == 0, "Redis to answer every command")
 
 
 async def test_session_ids_name_their_node(cluster):
@@ -340,15 +335,7 @@ async def test_a_killed_node_takes_its_procedures_and_calls_with_it(cluster):
     # Its claim expires within node_timeout: the URI can be registered again elsewhere.
     heir = await WampClient.connect(cluster["b"].port, name="heir")
 
-    async def registered():
-        for _ in range(100):
-            reply = await heir.call(REGISTER, uri)
-            if reply[0] == CALLRESULT:
-                return
-            assert reply[2] == ALREADY_EXISTS, reply
-            await asyncio.sleep(0.05)
-        raise AssertionError("the killed node's procedure could not be registered again")
-    await registered()
+    await register_once_free(heir, uri)
 
 
 async def test_a_node_stopped_with_sigterm_releases_its_procedures_at_once(cluster):

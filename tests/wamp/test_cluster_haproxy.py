@@ -4,7 +4,6 @@ The module starts its own redis-server, two nodes on it, and haproxy on a free l
 front of them: round robin, WebSocket-aware (HTTP mode; an upgraded connection is a tunnel),
 health checks on /health/ready. Every client connects through HAProxy only; the node a session
 landed on shows in its session id."""
-import asyncio
 import json
 import os
 import shutil
@@ -17,13 +16,12 @@ import pytest
 import yaml
 
 import conftest
-from cluster_nodes import health, node_config, propagated, subscribed, wait_for
+from cluster_nodes import health, node_config, propagated, register_once_free, stop_nodes, subscribed, wait_for
 from redis_server import RedisServer
 from wampclient import CALL, CALLERROR, CALLRESULT, EVENT, WampClient, t, unique
 
 REGISTER = "urn:kreuz:procedure:register"
 CALLEE_GONE = "urn:kreuz:error:callee-gone"
-ALREADY_EXISTS = "urn:kreuz:error:procedure-already-exists"
 
 
 def haproxy_config(port, stats_port, nodes):
@@ -105,13 +103,7 @@ class Deployment:
 def deployment():
     d = Deployment()
     yield d
-    errors = []
-    for node in d.nodes.values():
-        try:
-            if node.alive():
-                node.stop()
-        except AssertionError as e:
-            errors.append(str(e))
+    errors = stop_nodes(d.nodes.values())
     d.finish()
     assert not errors, "\n\n".join(errors)
 
@@ -155,15 +147,7 @@ async def test_pubsub_and_routed_rpc_through_haproxy_then_a_node_is_killed(deplo
         assert c.session_id.startswith("a."), c.session_id
         again.append(c)
 
-    async def registered():
-        for _ in range(100):
-            reply = await again[0].call(REGISTER, uri)
-            if reply[0] == CALLRESULT:
-                return
-            assert reply[2] == ALREADY_EXISTS, reply
-            await asyncio.sleep(0.05)
-        raise AssertionError("the killed node's procedure could not be registered again")
-    await registered()
+    await register_once_free(again[0], uri)
     await again[1].send([CALL, "c2", uri, 2])
     forwarded = json.loads(await again[0].recv_raw())
     await again[0].send([CALLRESULT, forwarded[1], "a answers"])
