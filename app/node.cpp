@@ -26,10 +26,7 @@ Node::Node(const config::Config& config, ws::Server& server)
     }
     for (const config::RealmConfig& realm_config : config.realms) {
         auto realm = std::make_unique<router::Realm>(realm_config, server_ident(), timers_);
-        if (cluster_) {
-            realm->join_cluster(*cluster_, cluster_->node_id());
-            cluster_->add_realm(*realm);
-        }
+        if (cluster_) cluster_->add_realm(*realm);
         add_procedures_and_bridge(*realm);
         for (const std::string& path : realm_config.paths) {
             ws::Endpoint endpoint;

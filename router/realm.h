@@ -19,6 +19,7 @@
 #include "router/metrics.h"
 #include "router/registrations.h"
 #include "router/session.h"
+#include "router/string_hash.h"
 #include "router/timers.h"
 #include "router/uri_rules.h"
 #include "wamp/cra.h"
@@ -84,11 +85,6 @@ public:
 
 private:
     void build_roles_and_users();
-
-    struct StringHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
 
     config::RealmConfig config_;
     std::string welcome_ident_;

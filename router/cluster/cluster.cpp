@@ -54,7 +54,10 @@ Cluster::~Cluster() {
     for (auto& [seq, call] : calls_) timers_.cancel(call.timeout);
 }
 
-void Cluster::add_realm(Realm& realm) { realms_.emplace(realm.name(), &realm); }
+void Cluster::add_realm(Realm& realm) {
+    realm.join_cluster(*this, node_id_);
+    realms_.emplace(realm.name(), &realm);
+}
 
 void Cluster::start() {
     spdlog::info("cluster: node {}, Redis at {}, channels {}:*", node_id_, link_.address(), config_.channel_prefix);
@@ -85,7 +88,7 @@ void Cluster::relay(const Realm& realm, const wamp::Publish& publication, const 
         if (!elsewhere) return;
     }
     const std::string channel = event_channel(config_.channel_prefix, realm.name(), publication.topic);
-    if (link_.publish(channel, encode_event(node_id_, publication, event_message))) {
+    if (link_.publish(channel, event_header(node_id_, publication), event_message)) {
         ++events_sent_;
     } else {
         ++events_not_sent_;

@@ -29,6 +29,7 @@
 
 #include "config/config.h"
 #include "router/backplane.h"
+#include "router/string_hash.h"
 #include "router/cluster/redis_link.h"
 #include "router/timers.h"
 
@@ -56,7 +57,10 @@ public:
     void shutdown();
 
     const std::string& node_id() const { return node_id_; }
-    // A realm the other nodes may name, by its name; every realm joins.
+    // Makes `realm` part of the cluster, before any of its sessions opens:
+    // its broker and registrations reach the other nodes through this
+    // backplane, its session ids carry this node's id, and the other nodes
+    // may name it.
     void add_realm(Realm& realm);
 
     void topic_held(Realm& realm, const std::string& topic) override;
@@ -81,11 +85,6 @@ private:
         router::CallReply reply;
         Timers::Id timeout;
     };
-    struct TransparentHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-
     void on_message(std::string_view channel, std::string_view payload);
     void on_event(Realm& realm, const std::string& topic, std::string_view payload);
 
@@ -135,7 +134,7 @@ private:
     // calls: once it is gone, they have nobody to tell.
     std::shared_ptr<Cluster*> self_ = std::make_shared<Cluster*>(this);
     // Event channel -> the realm and topic it carries, for the topics held here.
-    std::unordered_map<std::string, std::pair<Realm*, std::string>, TransparentHash, std::equal_to<>> topics_;
+    std::unordered_map<std::string, std::pair<Realm*, std::string>, router::StringHash, std::equal_to<>> topics_;
     std::uint64_t last_drop_report_ms_ = 0;
     std::uint64_t drops_unreported_ = 0;
     std::uint64_t events_sent_ = 0;

@@ -99,7 +99,7 @@ void Cluster::forward_call(Realm& realm, const router::RemoteProcedure& procedur
                                   {"procedure", call.procedure},
                                   {"args", call.args}}
                                  .dump();
-    const bool sent = link_.publish(node_channel(config_.channel_prefix, procedure.node), encode_control("call", body),
+    const bool sent = link_.publish(node_channel(config_.channel_prefix, procedure.node), control_header("call"), body,
                                     [this, seq, node = procedure.node](const redisReply* published) {
                                         // Nobody listens on the node's channel: it is gone.
                                         if (published && published->type == REDIS_REPLY_INTEGER && published->integer == 0) {
@@ -221,11 +221,11 @@ void Cluster::take_state(const json& message) {
 }
 
 void Cluster::send_control(std::string_view type, std::string_view body) {
-    link_.publish(control_channel_, encode_control(type, body));
+    link_.publish(control_channel_, control_header(type), body);
 }
 
 void Cluster::send_to(const std::string& node, std::string_view type, std::string_view body) {
-    link_.publish(node_channel(config_.channel_prefix, node), encode_control(type, body));
+    link_.publish(node_channel(config_.channel_prefix, node), control_header(type), body);
 }
 
 Realm* Cluster::find_realm(const std::string& name) const {

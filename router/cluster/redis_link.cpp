@@ -250,10 +250,12 @@ void RedisLink::setup_done(redisAsyncContext* context) {
     spdlog::info("cluster: connected to Redis at {}", where_);
 }
 
+bool RedisLink::accepting() const { return state_ == State::up && pending_ < config_.max_pending; }
+
+// Commands are formatted here rather than by hiredis's printf-like formatter:
+// one buffer, sized once, for commands that carry whole EVENTs.
 bool RedisLink::command(std::initializer_list<std::string_view> arguments, OnReply on_reply) {
-    if (state_ != State::up || pending_ >= config_.max_pending) return false;
-    // Formatted here rather than by hiredis's printf-like formatter: one
-    // buffer, sized once, for commands that carry whole EVENTs.
+    if (!accepting()) return false;
     std::size_t size = 16;
     for (std::string_view argument : arguments) size += argument.size() + 16;
     std::string text;
@@ -262,6 +264,27 @@ bool RedisLink::command(std::initializer_list<std::string_view> arguments, OnRep
     text += std::to_string(arguments.size());
     text += "\r\n";
     for (std::string_view argument : arguments) append_bulk(text, argument);
+    return send(text, std::move(on_reply));
+}
+
+bool RedisLink::publish(std::string_view channel, std::string_view header, std::string_view body, OnReply on_reply) {
+    if (!accepting()) return false;
+    // Header and body are one argument, written straight into the command:
+    // an EVENT's bytes are copied once on their way out, not first into a
+    // payload and then into the command.
+    std::string text;
+    text.reserve(64 + channel.size() + header.size() + body.size());
+    text += "*3\r\n";
+    append_bulk(text, "PUBLISH");
+    append_bulk(text, channel);
+    text += '$';
+    text += std::to_string(header.size() + body.size());
+    text += "\r\n";
+    text.append(header).append(body).append("\r\n");
+    return send(text, std::move(on_reply));
+}
+
+bool RedisLink::send(const std::string& text, OnReply on_reply) {
     // Freed by on_command_reply, which hiredis calls exactly once, with a
     // null reply when the connection goes first.
     auto* callback = on_reply ? new OnReply(std::move(on_reply)) : nullptr;
@@ -271,10 +294,6 @@ bool RedisLink::command(std::initializer_list<std::string_view> arguments, OnRep
     }
     ++pending_;
     return true;
-}
-
-bool RedisLink::publish(std::string_view channel, std::string_view payload, OnReply on_reply) {
-    return command({"PUBLISH", channel, payload}, std::move(on_reply));
 }
 
 void RedisLink::on_command_reply(redisAsyncContext* context, void* reply, void* privdata) {

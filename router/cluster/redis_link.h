@@ -74,7 +74,8 @@ public:
     // commands already wait for Redis. Commands are answered in the order
     // they were sent, on one connection.
     bool command(std::initializer_list<std::string_view> arguments, OnReply on_reply = {});
-    bool publish(std::string_view channel, std::string_view payload, OnReply on_reply = {});
+    // PUBLISH of the payload header + body (see wire_format.h).
+    bool publish(std::string_view channel, std::string_view header, std::string_view body, OnReply on_reply = {});
     // Wanted until unsubscribe(); kept across reconnects. The UNSUBSCRIBE
     // waits a second: a page reload drops its topics and takes them again at
     // once, and keeping the channel through that gap costs nothing while
@@ -104,6 +105,8 @@ private:
 
     void resolve();
     void abandon_lookup();
+    bool accepting() const;
+    bool send(const std::string& text, OnReply on_reply);
     // address: the resolved IP, or empty for the configured Unix socket.
     void connect(const std::string& address);
     bool open(const std::string& address, redisAsyncContext*& slot);

@@ -60,12 +60,8 @@ std::string node_channel(std::string_view prefix, std::string_view node) {
     return std::string(prefix).append(":n:").append(node);
 }
 
-std::string encode_control(std::string_view type, std::string_view body) {
-    const std::string version = std::to_string(wire_version);
-    std::string payload;
-    payload.reserve(version.size() + type.size() + body.size() + 2);
-    payload.append(version).append("\n").append(type).append("\n").append(body);
-    return payload;
+std::string control_header(std::string_view type) {
+    return std::to_string(wire_version).append("\n").append(type).append("\n");
 }
 
 std::optional<ControlMessage> decode_control(std::string_view payload, DecodeFailure& failure) {
@@ -79,7 +75,7 @@ std::optional<ControlMessage> decode_control(std::string_view payload, DecodeFai
     return ControlMessage{*type, rest};
 }
 
-std::string encode_event(std::string_view origin_node, const wamp::Publish& publication, std::string_view event_message) {
+std::string event_header(std::string_view origin_node, const wamp::Publish& publication) {
     std::string filters;
     // exclude_me needs nothing: the publisher is a session of the origin,
     // which applied it to its own subscribers.
@@ -90,11 +86,10 @@ std::string encode_event(std::string_view origin_node, const wamp::Publish& publ
         filters = lists.dump();
     }
     const std::string version = std::to_string(wire_version);
-    std::string payload;
-    payload.reserve(version.size() + origin_node.size() + filters.size() + event_message.size() + 3);
-    payload.append(version).append("\n").append(origin_node).append("\n").append(filters).append("\n");
-    payload.append(event_message);
-    return payload;
+    std::string header;
+    header.reserve(version.size() + origin_node.size() + filters.size() + 3);
+    header.append(version).append("\n").append(origin_node).append("\n").append(filters).append("\n");
+    return header;
 }
 
 std::optional<RemoteEvent> decode_event(std::string_view payload, DecodeFailure& failure) {

@@ -41,7 +41,10 @@ inline constexpr unsigned wire_version = 1;
 
 std::string event_channel(std::string_view prefix, std::string_view realm, std::string_view topic);
 
-std::string encode_event(std::string_view origin_node, const wamp::Publish& publication, std::string_view event_message);
+// What comes before the EVENT: the version, origin and filter lines. The
+// payload is this header followed by the EVENT's bytes, which the sender
+// writes straight after it (RedisLink::publish) instead of copying them here.
+std::string event_header(std::string_view origin_node, const wamp::Publish& publication);
 
 struct RemoteEvent {
     std::string_view origin_node;
@@ -62,7 +65,8 @@ std::string control_channel(std::string_view prefix);
 std::string node_channel(std::string_view prefix, std::string_view node);
 std::string procedure_key(std::string_view prefix, std::string_view realm, std::string_view uri);
 
-std::string encode_control(std::string_view type, std::string_view body);
+// The version and type lines; the body follows them in the payload.
+std::string control_header(std::string_view type);
 
 struct ControlMessage {
     std::string_view type;
